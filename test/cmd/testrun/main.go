@@ -217,7 +217,7 @@ func runStep(s step, logDir string) result {
 	case "gotest":
 		r = parseGoTest(out)
 	case "tftest":
-		r = parseCounts(out, regexp.MustCompile(`(\d+) passed, (\d+) failed`), 1, 2, 0)
+		r = parseCounts(out, tfRe, 1, 2, 0)
 	case "vitest":
 		r = parseVitest(out)
 	case "playwright":
@@ -362,6 +362,7 @@ func parseCounts(out []byte, re *regexp.Regexp, pi, fi, si int) result {
 }
 
 var (
+	tfRe       = regexp.MustCompile(`(\d+) passed, (\d+) failed`)
 	ansi       = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	vitestLine = regexp.MustCompile(`(?m)^\s*Tests\s+(.*)$`)
 	countWord  = regexp.MustCompile(`(\d+) (passed|failed|skipped|todo)`)
