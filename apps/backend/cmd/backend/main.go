@@ -1,0 +1,62 @@
+// Command backend is the platform's backend API. `backend healthcheck` probes
+// a running instance (used by the container HEALTHCHECK).
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sre-platform/platform/apps/backend/internal/buildinfo"
+	"github.com/sre-platform/platform/apps/backend/internal/config"
+	"github.com/sre-platform/platform/apps/backend/internal/server"
+	"github.com/sre-platform/platform/apps/backend/internal/tracing"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], os.Getenv))
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	cfg, err := config.Load(args, os.Getenv, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	log := server.NewLogger(os.Stdout, cfg.LogLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	settings, err := tracing.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("startup failed", "error", err.Error())
+		return 2
+	}
+	tr, err := tracing.Setup(ctx, settings, server.ServiceName, buildinfo.Version, cfg.Environment)
+	if err != nil {
+		log.Error("startup failed", "error", err.Error())
+		return 1
+	}
+	srv, err := server.New(cfg, server.Deps{Logger: log, Tracing: tr})
+	if err != nil {
+		log.Error("startup failed", "error", err.Error())
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		log.Error("startup failed", "error", err.Error())
+		return 1
+	}
+	if err := srv.Run(ctx, ln); err != nil {
+		log.Error("stopped with an error", "error", err.Error())
+		return 1
+	}
+	return 0
+}
