@@ -1,0 +1,126 @@
+package validator
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoRoot finds the repository root (for the shared CRD cache under .cache/).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(".")
+	for d := dir; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "flux", "clusters")); err == nil {
+			return d
+		}
+	}
+	t.Fatal("repository root not found")
+	return ""
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tree lays out testdata/good and, over it, the files of one broken case.
+func tree(t *testing.T, brokenCase string) string {
+	dst := t.TempDir()
+	copyTree(t, filepath.Join("..", "testdata", "good"), dst)
+	if brokenCase != "" {
+		copyTree(t, filepath.Join("..", "testdata", "broken", brokenCase), dst)
+	}
+	return dst
+}
+
+func run(t *testing.T, root string) *Report {
+	t.Helper()
+	rep, err := Run(Options{Root: root, CacheDir: filepath.Join(repoRoot(t), ".cache", "validate")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rep.Warnings {
+		t.Errorf("warning: %s", w)
+	}
+	return rep
+}
+
+func TestGoodTree(t *testing.T) {
+	rep := run(t, tree(t, ""))
+	for _, f := range rep.Findings {
+		t.Errorf("unexpected finding: %s", f)
+	}
+	if len(rep.Clusters) != 1 || rep.Clusters[0].Objects != 5 || rep.Clusters[0].Kustomizations != 3 {
+		t.Errorf("clusters = %+v, want one with 3 Flux Kustomizations and 5 objects", rep.Clusters)
+	}
+}
+
+// Each broken case must fail with exactly this message (file, object, field path, reason).
+var brokenCases = []struct{ name, want string }{
+	{"unknown-field", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].livenessProbe.httpGet.paht: unknown field`},
+	{"wrong-type", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers.ports.containerPort: wrong type: got string, want int32`},
+	{"crd-unknown-field", `flux/clusters/test/ks.yaml: Kustomization flux-system/infra: spec.pathh: unknown field`},
+	{"crd-wrong-type", `flux/clusters/test/ks.yaml: Kustomization flux-system/infra: spec.wait: Invalid value: "string": spec.wait in body must be of type boolean: "string"`},
+	{"cel-violation", `flux/infra/images.yaml: ImagePolicy flux-system/app: spec: Invalid value: spec.interval is only accepted when spec.digestReflectionPolicy is set to 'Always'`},
+	{"plaintext-secret", `flux/apps/secret.yaml: Secret test/db: plaintext Secret: Secrets must be committed SOPS-encrypted`},
+	{"secret-generator", `flux/apps/kustomization.yaml: Secret test/db-`},
+	{"sops-without-decryption", `flux/clusters/test/ks.yaml: Kustomization flux-system/apps: spec.decryption.provider: must be sops: path ./flux/apps holds the SOPS-encrypted Secret test/hcloud`},
+	{"missing-probe", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].readinessProbe: missing: every long-running container needs liveness and readiness probes`},
+	{"missing-limits", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].resources.limits.memory: missing`},
+	{"writable-root", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem: must be true`},
+	{"token-automount", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.automountServiceAccountToken: must be false`},
+	{"latest-tag", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].image: "ghcr.io/example/app:latest" uses the mutable tag "latest": pin a version`},
+	{"untagged-image", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].image: "ghcr.io/example/app" has no tag (that means latest): pin a version`},
+	{"missing-depends-on", `flux/clusters/test/ks.yaml: Kustomization flux-system/apps: spec.dependsOn[0].name: Kustomization flux-system/infrastructure does not exist in cluster test`},
+	{"missing-path", `flux/clusters/test/ks.yaml: Kustomization flux-system/apps: spec.path: "./flux/applications" does not exist`},
+	{"bad-setter-marker", `flux/apps/deployment.yaml:18: setter marker "flux-system:app-nope" points at ImagePolicy flux-system/app-nope, which no cluster defines`},
+	{"malformed-setter-marker", `flux/apps/deployment.yaml:18: setter marker "app": want <namespace>:<imagepolicy>[:tag|:name|:digest]`},
+	{"marker-tag-mismatch", `flux/apps/deployment.yaml:18: setter marker "flux-system:app": tag "develop-abc1234-1764108000" does not match filterTags.pattern`},
+	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
+}
+
+func TestBrokenCorpus(t *testing.T) {
+	dirs, _ := os.ReadDir(filepath.Join("..", "testdata", "broken"))
+	covered := map[string]bool{}
+	for _, c := range brokenCases {
+		covered[c.name] = true
+	}
+	for _, d := range dirs {
+		if !covered[d.Name()] {
+			t.Errorf("testdata/broken/%s has no expected message in brokenCases", d.Name())
+		}
+	}
+	for _, c := range brokenCases {
+		t.Run(c.name, func(t *testing.T) {
+			rep := run(t, tree(t, c.name))
+			var got []string
+			found := false
+			for _, f := range rep.Findings {
+				got = append(got, f.String())
+				found = found || strings.HasPrefix(f.String(), c.want)
+			}
+			if !found {
+				t.Errorf("no finding starts with\n  %s\ngot:\n  %s", c.want, strings.Join(got, "\n  "))
+			}
+		})
+	}
+}
