@@ -103,6 +103,40 @@ func (r *runner) checkObject(o Object) []Finding {
 		add("apiVersion", "unknown kind %s: neither a Kubernetes type nor a known CRD", g)
 	}
 	out = append(out, checkWorkload(o)...)
+	if o.Kind() == "PrometheusRule" {
+		out = append(out, r.checkRunbooks(o)...)
+	}
+	return out
+}
+
+var reRunbook = regexp.MustCompile(`/(docs/runbooks/[A-Za-z0-9._-]+\.md)(#.*)?$`)
+
+// checkRunbooks: every alert links a runbook that exists in this repository.
+func (r *runner) checkRunbooks(o Object) []Finding {
+	var out []Finding
+	groups, _ := get(o.Map, "spec", "groups").([]any)
+	for i, g := range groups {
+		rules, _ := get(g.(map[string]any), "rules").([]any)
+		for j, rl := range rules {
+			rm, _ := rl.(map[string]any)
+			if _, isAlert := rm["alert"]; !isAlert {
+				continue
+			}
+			at := fmt.Sprintf("spec.groups[%d].rules[%d].annotations.runbook_url", i, j)
+			url := str(rm, "annotations", "runbook_url")
+			m := reRunbook.FindStringSubmatch(url)
+			switch {
+			case url == "":
+				out = append(out, Finding{File: o.File, Object: o.ID(), Field: at, Msg: fmt.Sprintf("missing: alert %v needs a runbook under docs/runbooks/", rm["alert"])})
+			case m == nil:
+				out = append(out, Finding{File: o.File, Object: o.ID(), Field: at, Msg: fmt.Sprintf("%q does not point into docs/runbooks/", url)})
+			default:
+				if _, err := os.Stat(filepath.Join(r.opts.Root, m[1])); err != nil {
+					out = append(out, Finding{File: o.File, Object: o.ID(), Field: at, Msg: fmt.Sprintf("%s does not exist", m[1])})
+				}
+			}
+		}
+	}
 	return out
 }
 

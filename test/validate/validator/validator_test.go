@@ -95,6 +95,7 @@ var brokenCases = []struct{ name, want string }{
 	{"bad-setter-marker", `flux/apps/deployment.yaml:18: setter marker "flux-system:app-nope" points at ImagePolicy flux-system/app-nope, which no cluster defines`},
 	{"malformed-setter-marker", `flux/apps/deployment.yaml:18: setter marker "app": want <namespace>:<imagepolicy>[:tag|:name|:digest]`},
 	{"marker-tag-mismatch", `flux/apps/deployment.yaml:18: setter marker "flux-system:app": tag "develop-abc1234-1764108000" does not match filterTags.pattern`},
+	{"alert-without-runbook", `flux/infra/rules.yaml: PrometheusRule test/app: spec.groups[0].rules[1].annotations.runbook_url: missing: alert AppSlow needs a runbook under docs/runbooks/`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
 }
 
