@@ -19,7 +19,8 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: 'Chaos' },
   },
   {
-    path: '/metrics',
+    // Not /metrics: that path is the backend's Prometheus endpoint.
+    path: '/stats',
     name: 'metrics',
     component: () => import('./views/MetricsView.vue'),
     meta: { title: 'Metrics' },

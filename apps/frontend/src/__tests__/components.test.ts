@@ -157,7 +157,7 @@ describe('App', () => {
     await flushPromises()
     expect(wrapper.get('h1').text()).toBe('Chaos testing')
     expect(document.title).toBe('Chaos · Platform')
-    await router.push('/metrics')
+    await router.push('/stats')
     await flushPromises()
     expect(wrapper.get('h1').text()).toBe('Live metrics')
     expect(document.activeElement?.id).toBe('main')
