@@ -85,7 +85,7 @@ node-taint:
   - x=y:NoSchedule
 cluster-init: true
 `),
-		K3sConfigDir + "/20-late.yaml": []byte("node-name: late\nnode-label+: [\"c=3\"]\n"),
+		K3sConfigDir + "/20-late.yaml":  []byte("node-name: late\nnode-label+: [\"c=3\"]\n"),
 		K3sConfigDir + "/10-early.yaml": []byte("node-name: early\nnode-label+: [\"b=2\"]\n"),
 		K3sConfigDir + "/ignored.txt":   []byte("node-name: nope\n"),
 	}
