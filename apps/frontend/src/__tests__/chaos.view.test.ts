@@ -80,7 +80,9 @@ describe('ChaosView', () => {
       latencyMaxMs: 500,
       errorRatio: 0.25,
     })
-    expect(wrapper.get('[data-testid="faults-state"]').text()).toContain('25 % errors')
+    expect(wrapper.get('[data-testid="faults-state"]').text()).toContain(
+      '300–500 ms latency, 25 % errors',
+    )
   })
 
   it('fires a status call and lists the result', async () => {
