@@ -1,5 +1,6 @@
 // Command backend is the platform's backend API. `backend healthcheck` probes
-// a running instance (used by the container HEALTHCHECK).
+// a running instance (used by the container HEALTHCHECK); `backend version`
+// prints the build version.
 package main
 
 import (
@@ -17,8 +18,14 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		os.Exit(healthcheck(os.Args[2:], os.Getenv))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "healthcheck":
+			os.Exit(healthcheck(os.Args[2:], os.Getenv))
+		case "version":
+			fmt.Printf("backend %s (commit %s, %s)\n", buildinfo.Version, buildinfo.Commit, buildinfo.GoVersion())
+			return
+		}
 	}
 	os.Exit(run(os.Args[1:]))
 }
