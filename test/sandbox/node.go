@@ -139,8 +139,8 @@ func registerNode(ctx context.Context, kc kubernetes.Interface, n NodeSpec) erro
 		taints = append(taints, corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)})
 	}
 	annotations := map[string]string{
-		"k3s.io/hostname":    n.Hostname,
-		"k3s.io/internal-ip": n.InternalIP,
+		"k3s.io/hostname":              n.Hostname,
+		"k3s.io/internal-ip":           n.InternalIP,
 		"node.alpha.kubernetes.io/ttl": "0",
 		"volumes.kubernetes.io/controller-managed-attach-detach": "true",
 	}

@@ -15,7 +15,7 @@ import (
 // certificate covers every server's address, so clients cannot tell).
 type tcpProxy struct {
 	ln     net.Listener
-	target string
+	target func() (string, error)
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
@@ -23,6 +23,10 @@ type tcpProxy struct {
 }
 
 func newTCPProxy(listen, target string) (*tcpProxy, error) {
+	return newTCPProxyFunc(listen, func() (string, error) { return target, nil })
+}
+
+func newTCPProxyFunc(listen string, target func() (string, error)) (*tcpProxy, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", listen, err)
@@ -62,7 +66,11 @@ func (p *tcpProxy) track(c net.Conn, add bool) bool {
 func (p *tcpProxy) handle(c net.Conn) {
 	defer p.wg.Done()
 	defer c.Close()
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	target, err := p.target()
+	if err != nil {
+		return
+	}
+	up, err := net.DialTimeout("tcp", target, 5*time.Second)
 	if err != nil {
 		return
 	}

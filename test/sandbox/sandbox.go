@@ -164,11 +164,9 @@ func (m *machine) nodeSpec() NodeSpec {
 			n.InternalIP = m.info.PublicIPv4
 		}
 	}
-	switch {
-	case len(kc.NodeExternalIP) > 0:
+	n.ExternalIP = m.info.PublicIPv4
+	if len(kc.NodeExternalIP) > 0 {
 		n.ExternalIP = kc.NodeExternalIP[0]
-	case m.info.PublicIPv4 != n.InternalIP:
-		n.ExternalIP = m.info.PublicIPv4
 	}
 	n.Args = []string{string(m.boot.Role)}
 	return n
@@ -795,4 +793,59 @@ func (c *cluster) monitor(ctx context.Context, done chan struct{}) {
 			c.s.logf("cluster %s: node lifecycle: %v", c.id, firstLine(err))
 		}
 	}
+}
+
+// ClusterStatus describes a running or stopped cluster.
+type ClusterStatus struct {
+	ID          string   `json:"id"`
+	Project     string   `json:"project"`
+	Endpoint    string   `json:"endpoint,omitempty"`
+	Servers     []string `json:"servers"`
+	LiveServers []string `json:"live_servers"`
+	Nodes       []string `json:"nodes"`
+	PIDs        []int    `json:"pids,omitempty"`
+	APIServerMB int64    `json:"apiserver_rss_mib"`
+	EtcdMB      int64    `json:"etcd_rss_mib"`
+}
+
+// Clusters reports every cluster the sandbox has loaded.
+func (s *Sandbox) Clusters() []ClusterStatus {
+	s.mu.Lock()
+	clusters := make([]*cluster, 0, len(s.clusters))
+	for _, c := range s.clusters {
+		clusters = append(clusters, c)
+	}
+	nodes := map[*cluster][]string{}
+	for _, m := range s.machines {
+		m.mu.Lock()
+		if m.cluster != nil {
+			state := "NotReady"
+			if m.ready {
+				state = "Ready"
+			}
+			nodes[m.cluster] = append(nodes[m.cluster], fmt.Sprintf("%s (%s, %s)", m.boot.NodeName, m.boot.Role, state))
+		}
+		m.mu.Unlock()
+	}
+	s.mu.Unlock()
+	var out []ClusterStatus
+	for _, c := range clusters {
+		c.mu.Lock()
+		st := ClusterStatus{ID: c.id, Project: c.meta.Project, Endpoint: c.url, Nodes: nodes[c], PIDs: c.cp.PIDs()}
+		for _, name := range c.meta.Servers {
+			st.Servers = append(st.Servers, name)
+		}
+		for _, m := range c.live {
+			st.LiveServers = append(st.LiveServers, m.info.Name)
+		}
+		a, e := c.cp.RSS()
+		st.APIServerMB, st.EtcdMB = a>>20, e>>20
+		c.mu.Unlock()
+		sort.Strings(st.Servers)
+		sort.Strings(st.LiveServers)
+		sort.Strings(st.Nodes)
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
