@@ -252,6 +252,16 @@ WANT=$(awk -v f="$BIN" '$2 == f {print $1}' "$TMP/$SUMS")
 [ -n "$WANT" ] || { echo "k3s-install: $BIN missing from $SUMS" >&2; exit 1; }
 echo "$WANT  $TMP/$BIN" | sha256sum -c - >/dev/null
 install -m 0755 "$TMP/$BIN" /usr/local/bin/k3s
+# Without a node-ip in the config, use the first private network address from
+# the metadata service, so cluster traffic stays on the private network.
+if ! grep -q '^node-ip:' /etc/rancher/k3s/config.yaml; then
+  PRIV=$(curl -fsS --max-time 5 http://169.254.169.254/hetzner/v1/metadata/private-networks 2>/dev/null |
+    awk '$1 == "-" && $2 == "ip:" {print $3; exit}')
+  if [ -n "$PRIV" ]; then
+    mkdir -p /etc/rancher/k3s/config.yaml.d
+    printf 'node-ip: %s\n' "$PRIV" >/etc/rancher/k3s/config.yaml.d/50-node-ip.yaml
+  fi
+fi
 for l in kubectl crictl ctr; do ln -sf /usr/local/bin/k3s "/usr/local/bin/$l"; done
 cat >/etc/systemd/system/k3s.service <<'UNIT'
 [Unit]

@@ -21,7 +21,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/sre-platform/platform/provider/internal/cluster"
+	"github.com/sre-platform/platform/provider/internal/flux"
 	"github.com/sre-platform/platform/provider/internal/hcloudx"
+	"github.com/sre-platform/platform/provider/internal/node"
 	"github.com/sre-platform/platform/provider/internal/providerdata"
 )
 
@@ -129,7 +131,7 @@ func (p *platformProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (p *platformProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{cluster.NewResource}
+	return []func() resource.Resource{cluster.NewResource, node.NewServer, node.NewAgent, flux.NewResource}
 }
 
 func (p *platformProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -1,0 +1,7 @@
+package acctest
+
+import "net/netip"
+
+type netipPrefixT = netip.Prefix
+
+func parsePrefix(s string) (netip.Prefix, error) { return netip.ParsePrefix(s) }

@@ -1,0 +1,186 @@
+package acctest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/hcloudemu"
+	"github.com/sre-platform/platform/test/sandbox"
+)
+
+// Token is the Hetzner token the acceptance tests use against the emulator
+// (64 characters, like a real one).
+const Token = "acceptancetestsacceptancetestsacceptancetestsacceptancetests0000"
+
+// Env is a Hetzner Cloud emulator, optionally with the k3s boot simulation,
+// serving on loopback for one test.
+type Env struct {
+	t        *testing.T
+	Emulator *hcloudemu.Emulator
+	Sandbox  *sandbox.Sandbox
+	// Endpoint is the /v1 URL for hcloud_endpoint / HCLOUD_ENDPOINT.
+	Endpoint string
+	admin    *httptest.Server
+}
+
+// Options tune the environment.
+type Options struct {
+	// Speed divides Hetzner's action durations (server create ≈ 10 s / Speed).
+	Speed float64
+	// K3s starts the boot simulation: servers whose cloud-init is a k3s
+	// server run a real kube-apiserver; nodes register and become Ready.
+	K3s bool
+	// IPv4Pool for server addresses (default a /24 of 127/8 unique per test).
+	IPv4Pool string
+}
+
+var poolSeq = 10
+
+// Start brings up the environment and sets HCLOUD_ENDPOINT and HCLOUD_TOKEN
+// for the test, so provider blocks need no settings.
+func Start(t *testing.T, o Options) *Env {
+	t.Helper()
+	if o.Speed == 0 {
+		o.Speed = 20
+	}
+	if o.IPv4Pool == "" {
+		poolSeq++
+		o.IPv4Pool = fmt.Sprintf("127.%d.%d.0/24", 40+poolSeq/250, poolSeq%250)
+	}
+	pool, err := netipPrefix(o.IPv4Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{t: t}
+	cfg := hcloudemu.Config{
+		StateDir: t.TempDir(),
+		Speed:    o.Speed,
+		IPv4Pool: pool,
+		Tokens:   []hcloudemu.Token{{Project: "acc", Token: Token}},
+		Logf:     func(format string, args ...any) { t.Logf("emulator: "+format, args...) },
+	}
+	if o.K3s {
+		_, err := sandbox.FindKubeBinaries("")
+		testenv.Require(t, err == nil, "kube-apiserver and etcd under .cache/kube", "go tool task kube:build")
+		sb, err := sandbox.New(sandbox.Config{
+			StateDir:          t.TempDir(),
+			HeartbeatInterval: time.Second,
+			NodeGrace:         4 * time.Second,
+			JoinRetry:         500 * time.Millisecond,
+			Logf:              func(format string, args ...any) { t.Logf("sandbox: "+format, args...) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Sandbox = sb
+		cfg.Hook = sb
+		t.Cleanup(func() { sb.Close() })
+	}
+	em, err := hcloudemu.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Emulator = em
+	api := httptest.NewServer(em.Handler())
+	e.admin = httptest.NewServer(em.AdminHandler())
+	t.Cleanup(func() {
+		api.Close()
+		e.admin.Close()
+		em.Close()
+	})
+	e.Endpoint = api.URL + "/v1"
+	t.Setenv("HCLOUD_ENDPOINT", e.Endpoint)
+	t.Setenv("HCLOUD_TOKEN", Token)
+	return e
+}
+
+// Admin calls the emulator's admin API.
+func (e *Env) Admin(method, path string, body any) []byte {
+	e.t.Helper()
+	var r *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	} else {
+		r = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, e.admin.URL+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("admin %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	if resp.StatusCode >= 300 {
+		e.t.Fatalf("admin %s %s: %d %s", method, path, resp.StatusCode, buf.String())
+	}
+	return buf.Bytes()
+}
+
+// Fault injects errors on an endpoint ("POST /v1/servers") for the next n requests.
+func (e *Env) Fault(endpoint string, status int, code string, n int) {
+	e.Admin(http.MethodPost, "/admin/faults", hcloudemu.Fault{Endpoint: endpoint, Status: status, Code: code, Message: "injected", Count: n})
+}
+
+// ClearFaults removes every injected fault.
+func (e *Env) ClearFaults() { e.Admin(http.MethodDelete, "/admin/faults", nil) }
+
+// Requests returns the request counts per endpoint since the last reset.
+func (e *Env) Requests() map[string]int64 {
+	var out map[string]int64
+	raw := e.Admin(http.MethodGet, "/admin/requests", nil)
+	var wrapped struct {
+		Requests map[string]int64 `json:"requests"`
+	}
+	if json.Unmarshal(raw, &wrapped) == nil && wrapped.Requests != nil {
+		return wrapped.Requests
+	}
+	json.Unmarshal(raw, &out)
+	return out
+}
+
+// ResetRequests zeroes the request counters.
+func (e *Env) ResetRequests() { e.Admin(http.MethodDelete, "/admin/requests", nil) }
+
+// Leftovers lists every resource still in the project, for zero-leak checks.
+func (e *Env) Leftovers() []string {
+	var left []string
+	for _, pd := range e.Emulator.Dump("acc") {
+		b, _ := json.Marshal(pd)
+		var m map[string]json.RawMessage
+		json.Unmarshal(b, &m)
+		for kind, raw := range m {
+			var items []json.RawMessage
+			if json.Unmarshal(raw, &items) == nil && len(items) > 0 {
+				left = append(left, fmt.Sprintf("%d %s", len(items), kind))
+			}
+		}
+	}
+	return left
+}
+
+// CheckNoLeaks fails when anything is left in the project.
+func (e *Env) CheckNoLeaks() error {
+	if left := e.Leftovers(); len(left) > 0 {
+		return fmt.Errorf("resources left in the emulator: %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+func netipPrefix(s string) (p netipPrefixT, err error) {
+	_, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return p, err
+	}
+	return parsePrefix(n.String())
+}

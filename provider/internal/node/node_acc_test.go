@@ -1,0 +1,434 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sre-platform/platform/provider/internal/acctest"
+	"github.com/sre-platform/platform/provider/internal/kube"
+)
+
+const k3sVersion = "v1.31.4+k3s1"
+
+func hc(env *acctest.Env) *hcloud.Client {
+	return hcloud.NewClient(hcloud.WithEndpoint(env.Endpoint), hcloud.WithToken(acctest.Token),
+		hcloud.WithPollOpts(hcloud.PollOpts{BackoffFunc: hcloud.ConstantBackoff(50 * time.Millisecond)}))
+}
+
+func attr(s *terraform.State, res, key string) string {
+	r := s.RootModule().Resources[res]
+	if r == nil {
+		return ""
+	}
+	return r.Primary.Attributes[key]
+}
+
+// nodesOf lists the cluster's Nodes through a kubeconfig taken from state.
+func nodesOf(s *terraform.State, res string) ([]corev1.Node, error) {
+	c, err := kube.FromKubeconfig(attr(s, res, "kubeconfig"))
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return l.Items, nil
+}
+
+func checkReadyNodes(res string, want map[string]map[string]string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		nodes, err := nodesOf(s, res)
+		if err != nil {
+			return err
+		}
+		byName := map[string]corev1.Node{}
+		for _, n := range nodes {
+			byName[n.Name] = n
+		}
+		for name, labels := range want {
+			n, ok := byName[name]
+			if !ok {
+				return fmt.Errorf("node %s missing (have %d nodes)", name, len(nodes))
+			}
+			if !kube.NodeReady(&n) {
+				return fmt.Errorf("node %s not Ready", name)
+			}
+			for k, v := range labels {
+				if n.Labels[k] != v {
+					return fmt.Errorf("node %s label %s=%q, want %q", name, k, n.Labels[k], v)
+				}
+			}
+		}
+		return nil
+	}
+}
+
+const clusterHCL = `
+resource "platform_k3s_cluster" "c" {
+  name        = %q
+  k3s_version = %q
+}
+`
+
+func serverHCL(name, serverType, labels string) string {
+	return fmt.Sprintf(`
+resource "platform_k3s_server" "s1" {
+  name           = %q
+  server_type    = %q
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  labels         = %s
+  node_labels    = { "platform.sre/pool" = "control-plane" }
+  timeouts       = { create = "3m" }
+}
+`, name, serverType, labels)
+}
+
+func TestAccServerLifecycle(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{K3s: true, Speed: 20})
+	cfg := func(serverType, labels string) string {
+		return fmt.Sprintf(clusterHCL, "one", k3sVersion) + serverHCL("one-cp-1", serverType, labels)
+	}
+	var serverID string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy: func(*terraform.State) error {
+			return env.CheckNoLeaks()
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: cfg("cx22", `{ team = "platform" }`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("platform_k3s_server.s1", "status", "running"),
+					resource.TestCheckResourceAttr("platform_k3s_server.s1", "node_name", "one-cp-1"),
+					resource.TestMatchResourceAttr("platform_k3s_server.s1", "ipv4_address", regexp.MustCompile(`^127\.`)),
+					resource.TestMatchResourceAttr("platform_k3s_server.s1", "config_hash", regexp.MustCompile(`^[0-9a-f]{32}$`)),
+					checkReadyNodes("platform_k3s_server.s1", map[string]map[string]string{
+						"one-cp-1": {"platform.sre/pool": "control-plane", "node-role.kubernetes.io/control-plane": "true"},
+					}),
+					func(s *terraform.State) error {
+						serverID = attr(s, "platform_k3s_server.s1", "id")
+						return nil
+					},
+				),
+			},
+			{
+				// Labels change in place: same server.
+				Config: cfg("cx22", `{ team = "platform", tier = "gold" }`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("platform_k3s_server.s1", "labels.tier", "gold"),
+					func(s *terraform.State) error {
+						if id := attr(s, "platform_k3s_server.s1", "id"); id != serverID {
+							return fmt.Errorf("labels update replaced the server (%s → %s)", serverID, id)
+						}
+						srv, _, err := hc(env).Server.GetByID(context.Background(), mustID(serverID))
+						if err != nil || srv == nil {
+							return fmt.Errorf("server gone: %v", err)
+						}
+						if srv.Labels["tier"] != "gold" || srv.Labels["platform.sre/role"] != "server" {
+							return fmt.Errorf("hetzner labels %v", srv.Labels)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				// Server type changes in place (power off, change_type, power on) and the node is Ready again.
+				Config: cfg("cx32", `{ team = "platform", tier = "gold" }`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("platform_k3s_server.s1", "server_type", "cx32"),
+					resource.TestCheckResourceAttr("platform_k3s_server.s1", "status", "running"),
+					func(s *terraform.State) error {
+						if id := attr(s, "platform_k3s_server.s1", "id"); id != serverID {
+							return fmt.Errorf("type change replaced the server")
+						}
+						return nil
+					},
+					checkReadyNodes("platform_k3s_server.s1", map[string]map[string]string{"one-cp-1": nil}),
+				),
+			},
+			{
+				// Import by server ID: the configuration matches, so nothing is replaced.
+				ResourceName:            "platform_k3s_server.s1",
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"cluster_bundle", "k3s_version", "node_labels", "cluster_init", "timeouts", "kubeconfig", "admin_client_certificate", "admin_client_key", "image", "private_ip"},
+			},
+			{
+				// Label drift made in the console shows in the plan.
+				PreConfig: func() {
+					srv, _, _ := hc(env).Server.GetByID(context.Background(), mustID(serverID))
+					labels := srv.Labels
+					labels["tier"] = "silver"
+					if _, _, err := hc(env).Server.Update(context.Background(), srv, hcloud.ServerUpdateOpts{Labels: labels}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg("cx32", `{ team = "platform", tier = "gold" }`),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+func mustID(s string) int64 {
+	id, _ := strconv.ParseInt(s, 10, 64)
+	return id
+}
+
+func TestAccServerDeletedOutsideIsRecreated(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{K3s: false, Speed: 50})
+	cfg := fmt.Sprintf(clusterHCL, "drift", k3sVersion) + `
+resource "platform_k3s_server" "s1" {
+  name           = "drift-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  wait_for_ready = false
+  drain          = false
+}
+`
+	var first string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaks() },
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: func(s *terraform.State) error { first = attr(s, "platform_k3s_server.s1", "id"); return nil }},
+			{
+				PreConfig: func() {
+					if _, _, err := hc(env).Server.DeleteWithResult(context.Background(), &hcloud.Server{ID: mustID(first)}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: cfg,
+				Check: func(s *terraform.State) error {
+					if id := attr(s, "platform_k3s_server.s1", "id"); id == first || id == "" {
+						return fmt.Errorf("server not recreated (id %q)", id)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func TestAccHAClusterWithAgents(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{K3s: true, Speed: 20})
+	_ = env
+	cfg := fmt.Sprintf(clusterHCL, "ha", k3sVersion) + `
+resource "platform_k3s_server" "first" {
+  name           = "ha-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  timeouts       = { create = "3m" }
+}
+
+resource "platform_k3s_server" "more" {
+  count          = 2
+  name           = "ha-cp-${count.index + 2}"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  server_url     = "https://${platform_k3s_server.first.ipv4_address}:6443"
+  timeouts       = { create = "3m" }
+}
+
+resource "platform_k3s_agent" "workers" {
+  count       = 2
+  name        = "ha-worker-${count.index + 1}"
+  server_type = "cx32"
+  location    = "fsn1"
+  k3s_version = platform_k3s_cluster.c.k3s_version
+  token       = platform_k3s_cluster.c.token
+  server_url  = "https://${platform_k3s_server.first.ipv4_address}:6443"
+  kubeconfig  = platform_k3s_server.first.kubeconfig
+  node_labels = { pool = "workers" }
+  node_taints = ["dedicated=batch:NoSchedule"]
+  timeouts    = { create = "3m" }
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaks() },
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkReadyNodes("platform_k3s_server.first", map[string]map[string]string{
+					"ha-cp-1": {"node-role.kubernetes.io/control-plane": "true"},
+					"ha-cp-2": {"node-role.kubernetes.io/control-plane": "true"},
+					"ha-cp-3": {"node-role.kubernetes.io/control-plane": "true"},
+					"ha-worker-1": {"pool": "workers"},
+					"ha-worker-2": {"pool": "workers"},
+				}),
+				func(s *terraform.State) error {
+					nodes, err := nodesOf(s, "platform_k3s_server.first")
+					if err != nil {
+						return err
+					}
+					for _, n := range nodes {
+						if strings.HasPrefix(n.Name, "ha-worker") {
+							if len(n.Spec.Taints) == 0 || n.Spec.Taints[0].Key != "dedicated" {
+								return fmt.Errorf("node %s taints %v", n.Name, n.Spec.Taints)
+							}
+						}
+					}
+					return nil
+				},
+			),
+		}},
+	})
+}
+
+func TestAccConvergesThroughRateLimitsAndServerErrors(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{Speed: 50})
+	env.Fault("POST /v1/servers", 503, "unavailable", 2)
+	env.Fault("GET /v1/actions/{id}", 500, "server_error", 3)
+	env.Fault("*", 429, "rate_limit_exceeded", 2)
+	cfg := fmt.Sprintf(clusterHCL, "faulty", k3sVersion) + `
+resource "platform_k3s_server" "s1" {
+  name           = "faulty-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  wait_for_ready = false
+  drain          = false
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaks() },
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			Check: func(s *terraform.State) error {
+				servers, err := hc(env).Server.All(context.Background())
+				if err != nil {
+					return err
+				}
+				if len(servers) != 1 {
+					return fmt.Errorf("%d servers exist, want exactly 1 (no leak from retried creates)", len(servers))
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func TestAccBootNeverReadyIsTaintedAndDestroyable(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{K3s: true, Speed: 50})
+	// An agent pointing at a cluster that does not exist never gets Ready.
+	cfg := fmt.Sprintf(clusterHCL, "lonely", k3sVersion) + `
+resource "platform_k3s_server" "s1" {
+  name           = "lonely-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  timeouts       = { create = "3m" }
+}
+
+resource "platform_k3s_agent" "orphan" {
+  name        = "lonely-worker-1"
+  server_type = "cx22"
+  location    = "fsn1"
+  k3s_version = platform_k3s_cluster.c.k3s_version
+  token       = "K10deadbeef::server:wrongsecret"
+  server_url  = "https://${platform_k3s_server.s1.ipv4_address}:6443"
+  kubeconfig  = platform_k3s_server.s1.kubeconfig
+  drain       = false
+  timeouts    = { create = "20s" }
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaks() },
+		Steps: []resource.TestStep{
+			{Config: cfg, ExpectError: regexp.MustCompile(`did not become Ready`)},
+			{
+				// The failed agent is in state as tainted: the plan replaces it.
+				Config:             cfg,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+func TestAccNodeValidation(t *testing.T) {
+	base := fmt.Sprintf(clusterHCL, "val", k3sVersion)
+	srv := func(extra string) string {
+		return base + `
+resource "platform_k3s_server" "s" {
+  name           = "val-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = "` + k3sVersion + `"
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  ` + extra + `
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		Steps: []resource.TestStep{
+			{Config: srv(`cluster_init = true
+  server_url = "https://10.0.0.2:6443"`), PlanOnly: true, ExpectError: regexp.MustCompile(`Conflicting server settings`)},
+			{Config: srv(``), PlanOnly: true, ExpectError: regexp.MustCompile(`Missing server_url`)},
+			{Config: srv(`cluster_init = true
+  node_taints = ["oops"]`), PlanOnly: true, ExpectError: regexp.MustCompile(`Invalid taint`)},
+			{Config: srv(`cluster_init = true
+  private_ip = "10.0.1.5"`), PlanOnly: true, ExpectError: regexp.MustCompile(`private_ip needs network_id`)},
+			{Config: srv(`cluster_init = true
+  labels = { "platform.sre/role" = "x" }`), PlanOnly: true, ExpectError: regexp.MustCompile(`Reserved label`)},
+			{Config: srv(`cluster_init = true
+  drain_timeout = "forever"`), PlanOnly: true, ExpectError: regexp.MustCompile(`Invalid duration`)},
+			{Config: srv(`cluster_init = true
+  disable = ["kube-proxy"]`), PlanOnly: true, ExpectError: regexp.MustCompile(`disable`)},
+			{Config: base + `
+resource "platform_k3s_agent" "a" {
+  name        = "val-w-1"
+  server_type = "cx22"
+  location    = "fsn1"
+  k3s_version = "v1.31"
+  token       = platform_k3s_cluster.c.token
+  server_url  = "http://10.0.0.2"
+  kubeconfig  = "x"
+}
+`, PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)vX.Y.Z\+k3sN.*Invalid server URL|Invalid server URL.*vX.Y.Z\+k3sN`)},
+		},
+	})
+}

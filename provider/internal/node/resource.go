@@ -1,0 +1,761 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/sre-platform/platform/provider/internal/hcloudx"
+	"github.com/sre-platform/platform/provider/internal/k3s"
+	"github.com/sre-platform/platform/provider/internal/kube"
+	"github.com/sre-platform/platform/provider/internal/providerdata"
+)
+
+// Labels the provider sets on every server it creates.
+const (
+	labelRole = "platform.sre/role"
+	labelHash = "platform.sre/config-hash"
+)
+
+type nodeResource struct {
+	role k3s.Role
+	data *providerdata.Data
+}
+
+// NewServer is the platform_k3s_server factory.
+func NewServer() resource.Resource { return &nodeResource{role: k3s.RoleServer} }
+
+// NewAgent is the platform_k3s_agent factory.
+func NewAgent() resource.Resource { return &nodeResource{role: k3s.RoleAgent} }
+
+var (
+	_ resource.ResourceWithConfigure        = &nodeResource{}
+	_ resource.ResourceWithModifyPlan       = &nodeResource{}
+	_ resource.ResourceWithImportState      = &nodeResource{}
+	_ resource.ResourceWithConfigValidators = &nodeResource{}
+)
+
+func (r *nodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_k3s_" + string(r.role)
+}
+
+func (r *nodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	if r.role == k3s.RoleServer {
+		resp.Schema = serverSchema()
+	} else {
+		resp.Schema = agentSchema()
+	}
+}
+
+func (r *nodeResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return configValidators(r.role)
+}
+
+func (r *nodeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerdata.From(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if _, err := strconv.ParseInt(req.ID, 10, 64); err != nil {
+		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Import with the Hetzner server ID (a number), got %q.", req.ID))
+		return
+	}
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// ---- cloud-init and its hash
+
+func (m *nodeModel) nodeName() string {
+	if !m.NodeName.IsNull() && !m.NodeName.IsUnknown() && m.NodeName.ValueString() != "" {
+		return m.NodeName.ValueString()
+	}
+	return m.Name.ValueString()
+}
+
+// known reports whether every input of the cloud-init is known at plan time.
+func (m *nodeModel) known(nodeIP types.String) bool {
+	vals := []interface{ IsUnknown() bool }{m.Name, m.NodeName, m.K3sVersion, m.NodeLabels, m.NodeTaints, m.ServerURL,
+		m.FlannelIface, m.Image, m.SSHKeys, nodeIP}
+	if m.role == k3s.RoleServer {
+		vals = append(vals, m.ClusterBundle, m.ClusterInit, m.TLSSANs, m.Disable, m.EtcdSnapshotCron)
+	} else {
+		vals = append(vals, m.Token)
+	}
+	for _, v := range vals {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	return true
+}
+
+// render builds the node's cloud-init. nodeIP is the user-set private_ip
+// (never the address Hetzner assigned), so the hash is stable across refresh.
+func (m *nodeModel) render(ctx context.Context, nodeIP types.String) (string, error) {
+	c := k3s.NodeConfig{
+		Role:         m.role,
+		K3sVersion:   m.K3sVersion.ValueString(),
+		ServerURL:    m.ServerURL.ValueString(),
+		NodeName:     m.nodeName(),
+		NodeIP:       nodeIP.ValueString(),
+		Labels:       strMap(ctx, m.NodeLabels),
+		Taints:       strList(ctx, m.NodeTaints),
+		FlannelIface: m.FlannelIface.ValueString(),
+	}
+	if m.role == k3s.RoleServer {
+		b, err := k3s.DecodeBundle(m.ClusterBundle.ValueString())
+		if err != nil {
+			return "", err
+		}
+		c.Token = b.Token
+		c.PKI = b.PKI()
+		c.ClusterInit = m.ClusterInit.ValueBool()
+		c.TLSSANs = strList(ctx, m.TLSSANs)
+		c.Disable = strList(ctx, m.Disable)
+		c.EtcdSnapshotCron = m.EtcdSnapshotCron.ValueString()
+	} else {
+		c.Token = m.Token.ValueString()
+	}
+	return k3s.CloudInit(c)
+}
+
+func configHash(ctx context.Context, m *nodeModel, userData string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n--\n%s\n--\n%s", userData, m.Image.ValueString(), strings.Join(strList(ctx, m.SSHKeys), ","))
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// ModifyPlan decides replacement through one hash of everything baked into
+// the cloud-init (so imported servers whose configuration matches are kept),
+// and warns before a server type change powers the server off.
+func (r *nodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	plan, d := load(ctx, r.role, req.Plan)
+	resp.Diagnostics.Append(d...)
+	cfg, d := load(ctx, r.role, req.Config)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var state *nodeModel
+	if !req.State.Raw.IsNull() {
+		state, d = load(ctx, r.role, req.State)
+		resp.Diagnostics.Append(d...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	if plan.NodeName.IsUnknown() && cfg.NodeName.IsNull() {
+		if state != nil && !state.NodeName.IsNull() {
+			plan.NodeName = state.NodeName
+		} else if !plan.Name.IsUnknown() {
+			plan.NodeName = plan.Name
+		}
+	}
+	if plan.known(cfg.PrivateIP) {
+		ud, err := plan.render(ctx, cfg.PrivateIP)
+		if err != nil {
+			resp.Diagnostics.AddError("Invalid k3s node configuration", err.Error())
+			return
+		}
+		plan.ConfigHash = types.StringValue(configHash(ctx, plan, ud))
+	} else {
+		plan.ConfigHash = types.StringUnknown()
+	}
+	if state != nil {
+		if !plan.ConfigHash.Equal(state.ConfigHash) {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("config_hash"))
+		}
+		plan.Status = state.Status
+		if !plan.ServerType.Equal(state.ServerType) && !plan.ServerType.IsUnknown() && plan.ConfigHash.Equal(state.ConfigHash) {
+			resp.Diagnostics.AddAttributeWarning(path.Root("server_type"), "Server type change powers the server off",
+				fmt.Sprintf("Changing %s from %s to %s shuts the server down, changes its type (the disk is kept, so it can be "+
+					"changed back) and powers it on again. The node is NotReady meanwhile; drain it first if it runs workloads.",
+					state.Name.ValueString(), state.ServerType.ValueString(), plan.ServerType.ValueString()))
+		}
+	}
+	resp.Diagnostics.Append(store(ctx, &resp.Plan, plan)...)
+}
+
+// ---- timeouts
+
+func (m *nodeModel) timeout(ctx context.Context, op string, def time.Duration) time.Duration {
+	if m.Timeouts.IsNull() || m.Timeouts.IsUnknown() {
+		return def
+	}
+	var t struct {
+		Create types.String `tfsdk:"create"`
+		Update types.String `tfsdk:"update"`
+		Delete types.String `tfsdk:"delete"`
+	}
+	m.Timeouts.As(ctx, &t, struct{ UnhandledNullAsEmpty, UnhandledUnknownAsEmpty bool }{true, true})
+	v := map[string]types.String{"create": t.Create, "update": t.Update, "delete": t.Delete}[op]
+	if v.IsNull() || v.IsUnknown() {
+		return def
+	}
+	if d, err := time.ParseDuration(v.ValueString()); err == nil {
+		return d
+	}
+	return def
+}
+
+// ---- CRUD
+
+func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	client := r.data.RequireHcloud(&resp.Diagnostics)
+	m, d := load(ctx, r.role, req.Plan)
+	resp.Diagnostics.Append(d...)
+	if client == nil || resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.timeout(ctx, "create", 20*time.Minute))
+	defer cancel()
+
+	nodeIP := m.PrivateIP // known only when the user set it
+	userData, err := m.render(ctx, nodeIP)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid k3s node configuration", err.Error())
+		return
+	}
+	hash := configHash(ctx, m, userData)
+	m.ConfigHash = types.StringValue(hash)
+	m.NodeName = types.StringValue(m.nodeName())
+	labels := strMap(ctx, m.Labels)
+	hl := map[string]string{labelRole: string(r.role), labelHash: hash}
+	for k, v := range labels {
+		hl[k] = v
+	}
+
+	opts := hcloud.ServerCreateOpts{
+		Name:       m.Name.ValueString(),
+		ServerType: &hcloud.ServerType{Name: m.ServerType.ValueString()},
+		Image:      imageRef(m.Image.ValueString()),
+		Location:   &hcloud.Location{Name: m.Location.ValueString()},
+		UserData:   userData,
+		Labels:     hl,
+		PublicNet: &hcloud.ServerCreatePublicNet{
+			EnableIPv4: m.EnableIPv4.ValueBool(), EnableIPv6: m.EnableIPv6.ValueBool()},
+		StartAfterCreate: hcloud.Ptr(true),
+	}
+	for _, k := range strList(ctx, m.SSHKeys) {
+		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
+			opts.SSHKeys = append(opts.SSHKeys, &hcloud.SSHKey{ID: id})
+		} else {
+			opts.SSHKeys = append(opts.SSHKeys, &hcloud.SSHKey{Name: k})
+		}
+	}
+	for _, id := range int64Set(ctx, m.FirewallIDs) {
+		opts.Firewalls = append(opts.Firewalls, &hcloud.ServerCreateFirewall{Firewall: hcloud.Firewall{ID: id}})
+	}
+	if !m.PlacementGroupID.IsNull() {
+		opts.PlacementGroup = &hcloud.PlacementGroup{ID: m.PlacementGroupID.ValueInt64()}
+	}
+	withIP := !m.NetworkID.IsNull() && !nodeIP.IsNull() && !nodeIP.IsUnknown()
+	if !m.NetworkID.IsNull() && !withIP {
+		opts.Networks = []*hcloud.Network{{ID: m.NetworkID.ValueInt64()}}
+	}
+	if withIP {
+		// Attach with the chosen IP before the first boot, then power on.
+		opts.StartAfterCreate = hcloud.Ptr(false)
+	}
+
+	var srv *hcloud.Server
+	var actions []*hcloud.Action
+	res, _, err := client.Server.Create(ctx, opts)
+	switch {
+	case err == nil:
+		srv = res.Server
+		actions = append([]*hcloud.Action{res.Action}, res.NextActions...)
+	case hcloud.IsError(err, hcloud.ErrorCodeUniquenessError):
+		// A retried create whose first attempt did succeed: adopt our own
+		// server (same role and configuration hash), never a stranger's.
+		existing, _, gerr := client.Server.GetByName(ctx, opts.Name)
+		if gerr != nil || existing == nil || existing.Labels[labelHash] != hash || existing.Labels[labelRole] != string(r.role) {
+			resp.Diagnostics.AddError("Creating the server failed",
+				fmt.Sprintf("A server named %q already exists and was not created by this resource: %v", opts.Name, err))
+			return
+		}
+		tflog.Info(ctx, "adopting server created by an earlier attempt", map[string]any{"id": existing.ID})
+		srv = existing
+	default:
+		resp.Diagnostics.AddError("Creating the server failed", err.Error())
+		return
+	}
+	m.ID = types.StringValue(strconv.FormatInt(srv.ID, 10))
+	fillComputed(m, srv)
+	// From here on the server exists: save it, so any later failure leaves a
+	// tainted resource in state (destroyed on the next apply), never an orphan.
+	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
+
+	if err := hcloudx.WaitActions(ctx, client, actions...); err != nil {
+		resp.Diagnostics.AddError("Server creation did not finish", err.Error())
+		return
+	}
+	if withIP {
+		a, _, err := client.Server.AttachToNetwork(ctx, srv, hcloud.ServerAttachToNetworkOpts{
+			Network: &hcloud.Network{ID: m.NetworkID.ValueInt64()}, IP: net.ParseIP(nodeIP.ValueString())})
+		if err == nil {
+			err = hcloudx.WaitActions(ctx, client, a)
+		}
+		if err != nil {
+			resp.Diagnostics.AddError("Attaching the server to its network failed", err.Error())
+			return
+		}
+		a, _, err = client.Server.Poweron(ctx, srv)
+		if err == nil {
+			err = hcloudx.WaitActions(ctx, client, a)
+		}
+		if err != nil {
+			resp.Diagnostics.AddError("Powering the server on failed", err.Error())
+			return
+		}
+	}
+	if srv, _, err = client.Server.GetByID(ctx, srv.ID); err != nil || srv == nil {
+		resp.Diagnostics.AddError("Reading the new server failed", fmt.Sprint(err))
+		return
+	}
+	fillComputed(m, srv)
+	if r.role == k3s.RoleServer {
+		resp.Diagnostics.Append(r.issueServerKubeconfig(m)...)
+	}
+	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
+	if resp.Diagnostics.HasError() || !m.WaitForReady.ValueBool() {
+		return
+	}
+	kc, err := r.kubeClient(m)
+	if err == nil {
+		err = kube.WaitReady(ctx, kc, m.nodeName(), r.poller())
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("The k3s node did not become Ready", err.Error()+
+			". The server is kept in state as tainted; the next apply replaces it, destroy removes it.")
+	}
+}
+
+func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	client := r.data.RequireHcloud(&resp.Diagnostics)
+	m, d := load(ctx, r.role, req.State)
+	resp.Diagnostics.Append(d...)
+	if client == nil || resp.Diagnostics.HasError() {
+		return
+	}
+	id, err := strconv.ParseInt(m.ID.ValueString(), 10, 64)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid server ID in state", m.ID.ValueString())
+		return
+	}
+	srv, _, err := client.Server.GetByID(ctx, id)
+	if err != nil {
+		resp.Diagnostics.AddError("Reading the server failed", err.Error())
+		return
+	}
+	if srv == nil {
+		tflog.Warn(ctx, "server is gone; removing it from state", map[string]any{"id": id})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	readInto(ctx, m, srv)
+	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
+}
+
+func (r *nodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	client := r.data.RequireHcloud(&resp.Diagnostics)
+	plan, d := load(ctx, r.role, req.Plan)
+	resp.Diagnostics.Append(d...)
+	state, d := load(ctx, r.role, req.State)
+	resp.Diagnostics.Append(d...)
+	if client == nil || resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, plan.timeout(ctx, "update", 20*time.Minute))
+	defer cancel()
+	id, _ := strconv.ParseInt(state.ID.ValueString(), 10, 64)
+	srv := &hcloud.Server{ID: id}
+	fail := func(what string, err error) {
+		resp.Diagnostics.AddError(what, err.Error())
+	}
+	wait := func(a *hcloud.Action, _ *hcloud.Response, err error) error {
+		if err != nil {
+			return err
+		}
+		return hcloudx.WaitActions(ctx, client, a)
+	}
+
+	if !plan.Name.Equal(state.Name) || !plan.Labels.Equal(state.Labels) || !plan.ConfigHash.Equal(state.ConfigHash) {
+		labels := map[string]string{labelRole: string(r.role), labelHash: plan.ConfigHash.ValueString()}
+		for k, v := range strMap(ctx, plan.Labels) {
+			labels[k] = v
+		}
+		if _, _, err := client.Server.Update(ctx, srv, hcloud.ServerUpdateOpts{Name: plan.Name.ValueString(), Labels: labels}); err != nil {
+			fail("Updating the server's name and labels failed", err)
+			return
+		}
+	}
+	if !plan.ServerType.Equal(state.ServerType) {
+		if err := wait(client.Server.Poweroff(ctx, srv)); err != nil {
+			fail("Powering the server off for the type change failed", err)
+			return
+		}
+		if err := wait(client.Server.ChangeType(ctx, srv, hcloud.ServerChangeTypeOpts{
+			ServerType: &hcloud.ServerType{Name: plan.ServerType.ValueString()}, UpgradeDisk: false})); err != nil {
+			fail("Changing the server type failed", err)
+			// Leave the server running as it was rather than off.
+			_ = wait(client.Server.Poweron(ctx, srv))
+			return
+		}
+		if err := wait(client.Server.Poweron(ctx, srv)); err != nil {
+			fail("Powering the server on after the type change failed", err)
+			return
+		}
+	}
+	if !plan.NetworkID.Equal(state.NetworkID) {
+		if !state.NetworkID.IsNull() {
+			if err := wait(client.Server.DetachFromNetwork(ctx, srv, hcloud.ServerDetachFromNetworkOpts{
+				Network: &hcloud.Network{ID: state.NetworkID.ValueInt64()}})); err != nil && !hcloud.IsError(err, hcloud.ErrorCodeNotFound) {
+				fail("Detaching the server from its network failed", err)
+				return
+			}
+		}
+		if !plan.NetworkID.IsNull() {
+			opts := hcloud.ServerAttachToNetworkOpts{Network: &hcloud.Network{ID: plan.NetworkID.ValueInt64()}}
+			if ip := net.ParseIP(plan.PrivateIP.ValueString()); ip != nil && !plan.PrivateIP.IsUnknown() {
+				opts.IP = ip
+			}
+			if err := wait(client.Server.AttachToNetwork(ctx, srv, opts)); err != nil {
+				fail("Attaching the server to its network failed", err)
+				return
+			}
+		}
+	}
+	if !plan.FirewallIDs.Equal(state.FirewallIDs) {
+		before, after := toSet(int64Set(ctx, state.FirewallIDs)), toSet(int64Set(ctx, plan.FirewallIDs))
+		res := []hcloud.FirewallResource{{Type: hcloud.FirewallResourceTypeServer, Server: &hcloud.FirewallResourceServer{ID: id}}}
+		for fw := range before {
+			if !after[fw] {
+				acts, _, err := client.Firewall.RemoveResources(ctx, &hcloud.Firewall{ID: fw}, res)
+				if err == nil {
+					err = hcloudx.WaitActions(ctx, client, acts...)
+				}
+				if err != nil && !hcloud.IsError(err, hcloud.ErrorCodeNotFound) && !hcloud.IsError(err, hcloud.ErrorCodeFirewallResourceNotFound) {
+					fail(fmt.Sprintf("Removing firewall %d failed", fw), err)
+					return
+				}
+			}
+		}
+		for fw := range after {
+			if !before[fw] {
+				acts, _, err := client.Firewall.ApplyResources(ctx, &hcloud.Firewall{ID: fw}, res)
+				if err == nil {
+					err = hcloudx.WaitActions(ctx, client, acts...)
+				}
+				if err != nil && !hcloud.IsError(err, hcloud.ErrorCodeFirewallAlreadyApplied) {
+					fail(fmt.Sprintf("Applying firewall %d failed", fw), err)
+					return
+				}
+			}
+		}
+	}
+
+	fresh, _, err := client.Server.GetByID(ctx, id)
+	if err != nil || fresh == nil {
+		resp.Diagnostics.AddError("Reading the updated server failed", fmt.Sprint(err))
+		return
+	}
+	readInto(ctx, plan, fresh)
+	if r.role == k3s.RoleServer && (plan.AdminCert.IsNull() || plan.AdminCert.IsUnknown() || plan.Kubeconfig.IsUnknown()) {
+		resp.Diagnostics.Append(r.issueServerKubeconfig(plan)...)
+	}
+	resp.Diagnostics.Append(store(ctx, &resp.State, plan)...)
+	if !plan.ServerType.Equal(state.ServerType) && plan.WaitForReady.ValueBool() {
+		kc, err := r.kubeClient(plan)
+		if err == nil {
+			err = kube.WaitReady(ctx, kc, plan.nodeName(), r.poller())
+		}
+		if err != nil {
+			resp.Diagnostics.AddError("The node did not become Ready after the type change", err.Error())
+		}
+	}
+}
+
+func (r *nodeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	client := r.data.RequireHcloud(&resp.Diagnostics)
+	m, d := load(ctx, r.role, req.State)
+	resp.Diagnostics.Append(d...)
+	if client == nil || resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.timeout(ctx, "delete", 15*time.Minute))
+	defer cancel()
+	id, _ := strconv.ParseInt(m.ID.ValueString(), 10, 64)
+
+	if m.Drain.ValueBool() {
+		resp.Diagnostics.Append(r.drainNode(ctx, m)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	res, _, err := client.Server.DeleteWithResult(ctx, &hcloud.Server{ID: id})
+	if hcloud.IsError(err, hcloud.ErrorCodeNotFound) {
+		return
+	}
+	if err == nil {
+		err = hcloudx.WaitActions(ctx, client, res.Action)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Deleting the server failed", err.Error())
+	}
+}
+
+// drainNode cordons, drains and deletes the Node. A cluster that cannot be
+// reached at all (its last server already gone) is a warning, not a failure;
+// a drain blocked past drain_timeout is a failure, and the server stays.
+func (r *nodeResource) drainNode(ctx context.Context, m *nodeModel) (diags diag.Diagnostics) {
+	kc, err := r.kubeClient(m)
+	if err != nil {
+		diags.AddWarning("Skipping the drain", "No usable Kubernetes credentials: "+err.Error())
+		return diags
+	}
+	name := m.nodeName()
+	reach, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = kube.Cordon(reach, kc, name)
+	cancel()
+	if err != nil {
+		if unreachable(err) {
+			diags.AddWarning("Skipping the drain", fmt.Sprintf("The Kubernetes API is not reachable (%v); deleting the server without draining node %s.", err, name))
+			return diags
+		}
+		diags.AddError("Cordoning the node failed", err.Error())
+		return diags
+	}
+	timeout, _ := time.ParseDuration(m.DrainTimeout.ValueString())
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	dctx, dcancel := context.WithTimeout(ctx, timeout)
+	defer dcancel()
+	if err := kube.Drain(dctx, kc, name, r.poller()); err != nil {
+		diags.AddError("Draining the node failed", err.Error()+
+			". The server is kept. Resolve the blocking pods, raise drain_timeout, or set drain = false to skip draining.")
+		return diags
+	}
+	if err := kube.DeleteNode(ctx, kc, name); err != nil {
+		diags.AddError("Deleting the Node failed", err.Error())
+	}
+	return diags
+}
+
+func unreachable(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "connection refused") || strings.Contains(s, "no route to host") ||
+		strings.Contains(s, "i/o timeout") || strings.Contains(s, "context deadline exceeded") || strings.Contains(s, "EOF")
+}
+
+func (r *nodeResource) poller() kube.Poller {
+	base := time.Second
+	if r.data != nil && r.data.PollInterval > 0 {
+		base = r.data.PollInterval
+	}
+	return kube.Poller{Interval: base, Max: 10 * base}
+}
+
+// kubeClient talks to the cluster: a server through its own API with the
+// certificate issued at creation; an agent through the kubeconfig given.
+func (r *nodeResource) kubeClient(m *nodeModel) (kubernetes.Interface, error) {
+	if r.role == k3s.RoleAgent {
+		return kube.FromKubeconfig(m.Kubeconfig.ValueString())
+	}
+	if m.IPv4Address.IsNull() || m.IPv4Address.ValueString() == "" {
+		return nil, errors.New("the server has no public IPv4 address to reach its API")
+	}
+	b, err := k3s.DecodeBundle(m.ClusterBundle.ValueString())
+	if err != nil {
+		return nil, err
+	}
+	return kube.FromConfig(&rest.Config{
+		Host: k3s.ServerURL(m.IPv4Address.ValueString()),
+		TLSClientConfig: rest.TLSClientConfig{CAData: []byte(b.ServerCA.CertPEM),
+			CertData: []byte(m.AdminCert.ValueString()), KeyData: []byte(m.AdminKey.ValueString())},
+	})
+}
+
+func (r *nodeResource) issueServerKubeconfig(m *nodeModel) (diags diag.Diagnostics) {
+	b, err := k3s.DecodeBundle(m.ClusterBundle.ValueString())
+	if err != nil {
+		diags.AddError("Invalid cluster bundle", err.Error())
+		return diags
+	}
+	ca, key, err := k3s.ParseKeyPair(b.ClientCA)
+	if err != nil {
+		diags.AddError("Invalid cluster bundle", err.Error())
+		return diags
+	}
+	admin, err := k3s.SignClient(ca, key, "system:admin", []string{"system:masters"}, time.Now(), 365*24*time.Hour)
+	if err != nil {
+		diags.AddError("Issuing the admin certificate failed", err.Error())
+		return diags
+	}
+	m.AdminCert = types.StringValue(admin.CertPEM)
+	m.AdminKey = types.StringValue(admin.KeyPEM)
+	if m.IPv4Address.IsNull() || m.IPv4Address.ValueString() == "" {
+		m.Kubeconfig = types.StringNull()
+		return diags
+	}
+	kc, err := k3s.Kubeconfig(b.Cluster, m.IPv4Address.ValueString(), &k3s.PKI{ServerCA: b.ServerCA, Admin: admin})
+	if err != nil {
+		diags.AddError("Rendering the kubeconfig failed", err.Error())
+		return diags
+	}
+	m.Kubeconfig = types.StringValue(kc)
+	return diags
+}
+
+// ---- hcloud → model
+
+func imageRef(s string) *hcloud.Image {
+	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return &hcloud.Image{ID: id}
+	}
+	return &hcloud.Image{Name: s}
+}
+
+// fillComputed sets the attributes Hetzner decides.
+func fillComputed(m *nodeModel, s *hcloud.Server) {
+	m.Status = types.StringValue(string(s.Status))
+	m.IPv4Address = types.StringNull()
+	if !s.PublicNet.IPv4.IsUnspecified() && s.PublicNet.IPv4.IP != nil {
+		m.IPv4Address = types.StringValue(s.PublicNet.IPv4.IP.String())
+	}
+	m.IPv6Address = types.StringNull()
+	if !s.PublicNet.IPv6.IsUnspecified() && s.PublicNet.IPv6.IP != nil {
+		ip := make(net.IP, len(s.PublicNet.IPv6.IP))
+		copy(ip, s.PublicNet.IPv6.IP)
+		ip[len(ip)-1] |= 1
+		m.IPv6Address = types.StringValue(ip.String())
+	}
+	if m.PrivateIP.IsUnknown() || m.PrivateIP.IsNull() {
+		m.PrivateIP = types.StringNull()
+		for _, pn := range s.PrivateNet {
+			if pn.Network != nil && !m.NetworkID.IsNull() && pn.Network.ID == m.NetworkID.ValueInt64() {
+				m.PrivateIP = types.StringValue(pn.IP.String())
+			}
+		}
+	}
+}
+
+// readInto refreshes everything Hetzner knows about the server, so drift
+// (labels edited in the console, a detached network) shows in the plan.
+func readInto(ctx context.Context, m *nodeModel, s *hcloud.Server) {
+	m.Name = types.StringValue(s.Name)
+	if s.ServerType != nil {
+		m.ServerType = types.StringValue(s.ServerType.Name)
+	}
+	if s.Location != nil {
+		m.Location = types.StringValue(s.Location.Name)
+	}
+	if m.Image.IsNull() && s.Image != nil {
+		m.Image = types.StringValue(s.Image.Name)
+	}
+	user := map[string]string{}
+	for k, v := range s.Labels {
+		if k != labelRole && k != labelHash {
+			user[k] = v
+		}
+	}
+	if len(user) == 0 && m.Labels.IsNull() {
+		// keep null: no labels configured, none found
+	} else {
+		m.Labels, _ = types.MapValueFrom(ctx, types.StringType, user)
+	}
+	if h := s.Labels[labelHash]; h != "" {
+		m.ConfigHash = types.StringValue(h)
+	}
+	// Network: the configured one if still attached, else whatever is.
+	var found *hcloud.ServerPrivateNet
+	for i := range s.PrivateNet {
+		pn := &s.PrivateNet[i]
+		if pn.Network == nil {
+			continue
+		}
+		if found == nil || (!m.NetworkID.IsNull() && pn.Network.ID == m.NetworkID.ValueInt64()) {
+			found = pn
+		}
+	}
+	if found != nil {
+		m.NetworkID = types.Int64Value(found.Network.ID)
+		m.PrivateIP = types.StringValue(found.IP.String())
+	} else {
+		m.NetworkID = types.Int64Null()
+		if m.PrivateIP.IsUnknown() {
+			m.PrivateIP = types.StringNull()
+		}
+	}
+	var fws []int64
+	for _, f := range s.PublicNet.Firewalls {
+		if f != nil && f.Firewall.ID != 0 {
+			fws = append(fws, f.Firewall.ID)
+		}
+	}
+	sort.Slice(fws, func(i, j int) bool { return fws[i] < fws[j] })
+	if len(fws) == 0 && m.FirewallIDs.IsNull() {
+		// keep null
+	} else {
+		m.FirewallIDs, _ = types.SetValueFrom(ctx, types.Int64Type, fws)
+	}
+	if s.PlacementGroup != nil {
+		m.PlacementGroupID = types.Int64Value(s.PlacementGroup.ID)
+	} else {
+		m.PlacementGroupID = types.Int64Null()
+	}
+	m.EnableIPv4 = types.BoolValue(!s.PublicNet.IPv4.IsUnspecified())
+	m.EnableIPv6 = types.BoolValue(!s.PublicNet.IPv6.IsUnspecified())
+	if m.NodeName.IsNull() {
+		m.NodeName = types.StringValue(s.Name)
+	}
+	for _, def := range []struct {
+		v   *types.Bool
+		val bool
+	}{{&m.WaitForReady, true}, {&m.Drain, true}} {
+		if def.v.IsNull() {
+			*def.v = types.BoolValue(def.val)
+		}
+	}
+	if m.DrainTimeout.IsNull() {
+		m.DrainTimeout = types.StringValue("5m")
+	}
+	if m.role == k3s.RoleServer {
+		if m.ClusterInit.IsNull() {
+			m.ClusterInit = types.BoolValue(false)
+		}
+	}
+	fillComputed(m, s)
+}
+
+func toSet(ids []int64) map[int64]bool {
+	out := map[int64]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out
+}
