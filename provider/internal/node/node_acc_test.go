@@ -283,9 +283,9 @@ resource "platform_k3s_agent" "workers" {
 			Config: cfg,
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkReadyNodes("platform_k3s_server.first", map[string]map[string]string{
-					"ha-cp-1": {"node-role.kubernetes.io/control-plane": "true"},
-					"ha-cp-2": {"node-role.kubernetes.io/control-plane": "true"},
-					"ha-cp-3": {"node-role.kubernetes.io/control-plane": "true"},
+					"ha-cp-1":     {"node-role.kubernetes.io/control-plane": "true"},
+					"ha-cp-2":     {"node-role.kubernetes.io/control-plane": "true"},
+					"ha-cp-3":     {"node-role.kubernetes.io/control-plane": "true"},
 					"ha-worker-1": {"pool": "workers"},
 					"ha-worker-2": {"pool": "workers"},
 				}),

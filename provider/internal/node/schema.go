@@ -201,7 +201,7 @@ func (serverURLValidator) ValidateString(_ context.Context, req validator.String
 
 type ipv4Validator struct{}
 
-func (ipv4Validator) Description(context.Context) string                 { return "an IPv4 address" }
+func (ipv4Validator) Description(context.Context) string               { return "an IPv4 address" }
 func (v ipv4Validator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 func (ipv4Validator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
