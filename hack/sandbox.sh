@@ -1,36 +1,148 @@
 #!/usr/bin/env bash
 # sandbox.sh up|down|status: the local sandbox (Hetzner emulator + k3s boot
-# simulation) as a background service with pid file, logs and state under
-# .cache/sandbox.
+# simulation, test/sandbox/cmd/sandbox) as a background service. Everything
+# lives under .cache/sandbox (git-ignored): pid file, log, API token, state
+# (emulator + etcd data), cluster PKI and the admin kubeconfig.
+#
+#   up      build kube-apiserver/etcd if needed, start the service, create a
+#           one-server k3s cluster through the Hetzner API, wait for its Node
+#           Ready, write .cache/sandbox/kubeconfig and show the nodes
+#   down    stop the service and its control planes by PID (SIGTERM, then
+#           SIGKILL) and remove .cache/sandbox (--keep or
+#           PLATFORM_SANDBOX_KEEP=1 keeps the state for the next `up`)
+#   status  running or not, endpoints, clusters, kubeconfig path
+#
+# Environment: PLATFORM_SANDBOX_LISTEN (default 127.0.0.1:8480),
+# PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481), PLATFORM_SANDBOX_SPEED (10),
+# PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (use prebuilt binaries).
 source "$(dirname "$0")/lib.sh"
 dir="$CACHE/sandbox"
 pidfile="$dir/sandbox.pid"
-cmd="$ROOT/test/sandbox/cmd/sandbox"
+log="$dir/sandbox.log"
+bindir="$dir/bin"
+listen="${PLATFORM_SANDBOX_LISTEN:-127.0.0.1:8480}"
+admin_listen="${PLATFORM_SANDBOX_ADMIN_LISTEN:-127.0.0.1:8481}"
+speed="${PLATFORM_SANDBOX_SPEED:-10}"
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# pid of the running sandbox, or nothing (a stale pid file, or a pid now
+# used by another program, does not count).
+live_pid() {
+  [ -f "$pidfile" ] || return 1
+  local pid
+  pid=$(cat "$pidfile")
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bindir/sandbox" ] || return 1
+  echo "$pid"
+}
 
-case "${1:-}" in
-up)
-  [ -d "$cmd" ] || die "up: the k3s sandbox service (test/sandbox/cmd/sandbox) is not in this checkout yet; nothing was started"
-  die "up: environments/sandbox is not in this checkout yet; nothing was started"
-  ;;
-down)
-  if running; then
-    pid=$(cat "$pidfile")
-    kill "$pid" && say "sandbox: stopped pid $pid"
+children_of() { ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true; }
+
+# stop_pid PID TIMEOUT: SIGTERM, wait, then SIGKILL.
+stop_pid() {
+  local pid=$1 timeout=$2 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    # A zombie (reaped late by init) counts as gone.
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+    sleep 0.1
+  done
+  say "sandbox: pid $pid did not stop within ${timeout}s, sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+up() {
+  mkdir -p "$dir" "$bindir"
+  chmod 700 "$dir"
+  local start kube
+  start=$(date +%s)
+  kube=$(bash "$ROOT/test/tools/kube/build.sh" | tail -n1)
+  go build -C "$ROOT" -o "$bindir/" ./test/sandbox/cmd/sandbox ./test/sandbox/cmd/sandbox-up
+  if [ ! -s "$dir/token" ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token")
+  fi
+  local pid
+  if pid=$(live_pid); then
+    say "sandbox: already running (pid $pid)"
   else
-    say "sandbox: not running, nothing to stop"
+    rm -f "$pidfile" "$dir/state/endpoints.json"
+    # setsid: its own session, so a closing terminal does not stop it.
+    setsid "$bindir/sandbox" --state-dir "$dir/state" --listen "$listen" --admin-listen "$admin_listen" \
+      --speed "$speed" --kube-bin-dir "$kube" --token "sandbox:$(cat "$dir/token")" \
+      >>"$log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$pidfile"
+    local i
+    for ((i = 0; i < 100; i++)); do
+      [ -f "$dir/state/endpoints.json" ] && break
+      kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; die "sandbox: failed to start (log: $log)"; }
+      sleep 0.1
+    done
+    [ -f "$dir/state/endpoints.json" ] || die "sandbox: no endpoints after 10s (log: $log)"
+    say "sandbox: started (pid $pid), Hetzner API http://$listen/v1, log $log"
+  fi
+  HCLOUD_TOKEN=$(cat "$dir/token") "$bindir/sandbox-up" --endpoint "http://$listen/v1" --dir "$dir"
+  say "sandbox: up in $(($(date +%s) - start))s"
+  say ""
+  say "  export KUBECONFIG=$dir/kubeconfig"
+  say "  export HCLOUD_ENDPOINT=http://$listen/v1 HCLOUD_TOKEN=\$(cat $dir/token)"
+  say "  go tool task status | go tool task down"
+}
+
+down() {
+  local keep=${PLATFORM_SANDBOX_KEEP:-0} pid kids k
+  [ "${1:-}" = "--keep" ] && keep=1
+  if pid=$(live_pid); then
+    kids=$(children_of "$pid")
+    stop_pid "$pid" 60
+    # Control planes die with the sandbox (it stops them; the kernel kills
+    # them if it could not); make sure, by PID.
+    for k in $kids; do
+      if kill -0 "$k" 2>/dev/null; then stop_pid "$k" 10; fi
+    done
+    say "sandbox: stopped pid $pid"
+  else
+    [ -f "$pidfile" ] && say "sandbox: stale pid file removed"
+    say "sandbox: not running"
   fi
   rm -f "$pidfile"
-  ;;
-status)
-  if running; then
-    say "sandbox: running (pid $(cat "$pidfile")), state in $dir"
+  if [ "$keep" = 1 ]; then
+    say "sandbox: state kept in $dir"
+  elif [ -d "$dir" ]; then
+    rm -rf "$dir"
+    say "sandbox: removed $dir"
+  fi
+}
+
+status() {
+  local pid
+  if pid=$(live_pid); then
+    say "sandbox: running (pid $pid)"
+    say "  Hetzner API: http://$listen/v1 (token in $dir/token)"
+    say "  admin:       http://$admin_listen/admin"
+    say "  log:         $log"
+    [ -f "$dir/kubeconfig" ] && say "  kubeconfig:  $dir/kubeconfig"
+    say "  clusters:"
+    curl -fsS "http://$admin_listen/sandbox/clusters" 2>/dev/null |
+      python3 -c 'import json,sys
+for c in json.load(sys.stdin)["clusters"] or []:
+    print("    %s (project %s) endpoint %s, servers %s, nodes %s, RSS apiserver %d MiB + etcd %d MiB" % (
+        c["id"], c["project"], c.get("endpoint") or "-", ",".join(c["servers"] or []),
+        ", ".join(c["nodes"] or []), c["apiserver_rss_mib"], c["etcd_rss_mib"]))' 2>/dev/null ||
+      say "    (admin API not answering)"
   else
     [ -f "$pidfile" ] && say "sandbox: stale pid file $pidfile (process gone)"
     say "sandbox: not running"
+    [ -d "$dir/state" ] && say "  state kept in $dir/state"
     exit 1
   fi
-  ;;
-*) die "usage: sandbox.sh up|down|status" ;;
+}
+
+case "${1:-}" in
+up) up ;;
+down) down "${2:-}" ;;
+status) status ;;
+*) die "usage: sandbox.sh up|down [--keep]|status" ;;
 esac

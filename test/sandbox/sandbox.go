@@ -99,6 +99,14 @@ func New(cfg Config) (*Sandbox, error) {
 	return &Sandbox{cfg: cfg, ctx: ctx, cancel: cancel, clusters: map[string]*cluster{}, machines: map[int64]*machine{}}, nil
 }
 
+// SetLoadBalancers installs the load balancer resolver (before servers
+// power on).
+func (s *Sandbox) SetLoadBalancers(r LoadBalancerResolver) {
+	s.mu.Lock()
+	s.cfg.LoadBalancers = r
+	s.mu.Unlock()
+}
+
 func (s *Sandbox) logf(format string, args ...any) { s.cfg.Logf("sandbox: "+format, args...) }
 
 // machine is one powered-on server running k3s (or failing to).
@@ -486,9 +494,10 @@ func (s *Sandbox) findCluster(m *machine) (*cluster, error) {
 		found = oc
 		break
 	}
+	lbs := s.cfg.LoadBalancers
 	s.mu.Unlock()
-	if found == nil && s.cfg.LoadBalancers != nil {
-		if ids, ok := s.cfg.LoadBalancers.LoadBalancerTargets(m.info.Project, host); ok {
+	if found == nil && lbs != nil {
+		if ids, ok := lbs.LoadBalancerTargets(m.info.Project, host); ok {
 			s.mu.Lock()
 			for _, id := range ids {
 				if o := s.machines[id]; o != nil {
