@@ -14,7 +14,9 @@
 #
 # Environment: PLATFORM_SANDBOX_LISTEN (default 127.0.0.1:8480),
 # PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481), PLATFORM_SANDBOX_SPEED (10),
-# PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (use prebuilt binaries).
+# PLATFORM_SANDBOX_IPV4_POOL (127.0.0.0/8: servers get 127.0.1.1 upward),
+# PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (prebuilt kube-apiserver + etcd:
+# no build).
 source "$(dirname "$0")/lib.sh"
 dir="$CACHE/sandbox"
 pidfile="$dir/sandbox.pid"
@@ -23,6 +25,7 @@ bindir="$dir/bin"
 listen="${PLATFORM_SANDBOX_LISTEN:-127.0.0.1:8480}"
 admin_listen="${PLATFORM_SANDBOX_ADMIN_LISTEN:-127.0.0.1:8481}"
 speed="${PLATFORM_SANDBOX_SPEED:-10}"
+pool="${PLATFORM_SANDBOX_IPV4_POOL:-127.0.0.0/8}"
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 
 # pid of the running sandbox, or nothing (a stale pid file, or a pid now
@@ -58,7 +61,11 @@ up() {
   chmod 700 "$dir"
   local start kube
   start=$(date +%s)
-  kube=$(bash "$ROOT/test/tools/kube/build.sh" | tail -n1)
+  kube=""
+  for d in "${PLATFORM_KUBE_BIN_DIR:-}" "${KUBEBUILDER_ASSETS:-}"; do
+    if [ -n "$d" ] && [ -x "$d/kube-apiserver" ] && [ -x "$d/etcd" ]; then kube=$d && break; fi
+  done
+  [ -n "$kube" ] || kube=$(bash "$ROOT/test/tools/kube/build.sh" | tail -n1)
   go build -C "$ROOT" -o "$bindir/" ./test/sandbox/cmd/sandbox ./test/sandbox/cmd/sandbox-up
   if [ ! -s "$dir/token" ]; then
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token")
@@ -70,7 +77,7 @@ up() {
     rm -f "$pidfile" "$dir/state/endpoints.json"
     # setsid: its own session, so a closing terminal does not stop it.
     setsid "$bindir/sandbox" --state-dir "$dir/state" --listen "$listen" --admin-listen "$admin_listen" \
-      --speed "$speed" --kube-bin-dir "$kube" --token "sandbox:$(cat "$dir/token")" \
+      --speed "$speed" --ipv4-pool "$pool" --kube-bin-dir "$kube" --token "sandbox:$(cat "$dir/token")" \
       >>"$log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pidfile"
