@@ -858,3 +858,31 @@ func (s *Sandbox) Clusters() []ClusterStatus {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// Prune forgets servers that no longer exist (deleted while the sandbox was
+// not running) and removes the data of clusters left without servers. Call
+// it before installing the hook.
+func (s *Sandbox) Prune(exists func(serverID int64) bool) {
+	entries, _ := os.ReadDir(filepath.Join(s.cfg.StateDir, "clusters"))
+	for _, e := range entries {
+		dir := filepath.Join(s.cfg.StateDir, "clusters", e.Name())
+		meta, err := loadMeta(dir)
+		if err != nil {
+			continue
+		}
+		changed := false
+		for id := range meta.Servers {
+			if !exists(id) {
+				delete(meta.Servers, id)
+				changed = true
+			}
+		}
+		switch {
+		case len(meta.Servers) == 0:
+			s.logf("cluster %s: no server left, removing its data", meta.ID)
+			_ = os.RemoveAll(dir)
+		case changed:
+			_ = saveMeta(dir, meta)
+		}
+	}
+}

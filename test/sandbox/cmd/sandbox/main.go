@@ -86,6 +86,19 @@ func main() {
 	}
 	lbs.Emu = emu
 	sb.SetLoadBalancers(lbs)
+	// Servers deleted while the sandbox was stopped take their clusters along.
+	ids := map[int64]bool{}
+	for _, d := range emu.Dump("") {
+		for _, s := range d.Servers {
+			var v struct {
+				ID int64 `json:"id"`
+			}
+			if b, err := json.Marshal(s); err == nil && json.Unmarshal(b, &v) == nil {
+				ids[v.ID] = true
+			}
+		}
+	}
+	sb.Prune(func(id int64) bool { return ids[id] })
 
 	apiLn, err := net.Listen("tcp", *listen)
 	if err != nil {
