@@ -23,6 +23,7 @@ import (
 	"github.com/sre-platform/platform/provider/internal/cluster"
 	"github.com/sre-platform/platform/provider/internal/flux"
 	"github.com/sre-platform/platform/provider/internal/hcloudx"
+	"github.com/sre-platform/platform/provider/internal/kind"
 	"github.com/sre-platform/platform/provider/internal/node"
 	"github.com/sre-platform/platform/provider/internal/providerdata"
 )
@@ -131,7 +132,7 @@ func (p *platformProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (p *platformProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{cluster.NewResource, node.NewServer, node.NewAgent, flux.NewResource}
+	return []func() resource.Resource{cluster.NewResource, node.NewServer, node.NewAgent, flux.NewResource, kind.NewResource}
 }
 
 func (p *platformProvider) DataSources(context.Context) []func() datasource.DataSource {
