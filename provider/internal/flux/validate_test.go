@@ -2,9 +2,12 @@ package flux_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/sre-platform/platform/provider/internal/acctest"
@@ -101,6 +104,22 @@ resource "platform_flux_instance" "test" {
 			ExpectNonEmptyPlan: true,
 		},
 	)
+	// The documented example plans.
+	example, err := os.ReadFile("../../examples/resources/platform_flux_instance/resource.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := strings.TrimSuffix(strings.TrimPrefix(fakeKubeconfig, "<<-EOT\n"), "  EOT")
+	steps = append(steps, resource.TestStep{
+		Config: string(example),
+		ConfigVariables: config.Variables{
+			"kubeconfig":   config.StringVariable(kc),
+			"sops_age_key": config.StringVariable(ageKey),
+			"git_token":    config.StringVariable("token"),
+		},
+		PlanOnly:           true,
+		ExpectNonEmptyPlan: true,
+	})
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.Factories,

@@ -23,6 +23,10 @@ import (
 )
 
 func TestAccKindClusterValidation(t *testing.T) {
+	example, err := os.ReadFile("../../examples/resources/platform_kind_cluster/resource.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
 	step := func(body, err string) resource.TestStep {
 		return resource.TestStep{
 			Config:      fmt.Sprintf("resource \"platform_kind_cluster\" \"test\" {\n%s\n}\n", body),
@@ -52,6 +56,8 @@ func TestAccKindClusterValidation(t *testing.T) {
 			      nodes = [{ role = "control-plane", labels = { "bad key!" = "x" } }]`, `bad key!`),
 			step(`name = "local"
 			      wait_for_ready = "forever"`, `Invalid duration`),
+			// The documented example plans.
+			{Config: string(example), PlanOnly: true, ExpectNonEmptyPlan: true},
 			{
 				Config: `resource "platform_kind_cluster" "test" {
   name  = "local"
