@@ -1,0 +1,553 @@
+package hcloudemu
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runtimeConfig is what the admin API changes at run time. It has its own
+// lock so that admin traffic never waits for API state.
+type runtimeConfig struct {
+	mu           sync.Mutex
+	speed        float64
+	latency      time.Duration
+	latencyByEP  map[string]time.Duration
+	faults       []*Fault
+	actionFaults []*ActionFault
+	rlLimit      int
+	rlRefill     float64
+	buckets      map[string]*bucket
+	counts       map[string]int64
+}
+
+// Fault injects an error answer on an endpoint. Endpoint is a route pattern
+// such as "POST /v1/servers" (see GET /admin/requests for the names) or "*".
+// With Count > 0 the next Count matching requests fail; otherwise each fails
+// with Probability.
+type Fault struct {
+	Endpoint    string  `json:"endpoint"`
+	Status      int     `json:"status"`
+	Code        string  `json:"code"`
+	Message     string  `json:"message"`
+	Probability float64 `json:"probability"`
+	Count       int     `json:"count"`
+}
+
+// ActionFault makes actions of a command finish with status "error".
+type ActionFault struct {
+	Command     string  `json:"command"`
+	Code        string  `json:"code"`
+	Message     string  `json:"message"`
+	Probability float64 `json:"probability"`
+	Count       int     `json:"count"`
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newRuntimeConfig(cfg Config) *runtimeConfig {
+	return &runtimeConfig{speed: cfg.Speed, latencyByEP: map[string]time.Duration{},
+		rlLimit: cfg.RateLimit, rlRefill: cfg.RateRefill, buckets: map[string]*bucket{}, counts: map[string]int64{}}
+}
+
+func (rt *runtimeConfig) scale(d time.Duration) time.Duration {
+	rt.mu.Lock()
+	s := rt.speed
+	rt.mu.Unlock()
+	return time.Duration(float64(d) / s)
+}
+
+func (rt *runtimeConfig) count(ep string) {
+	rt.mu.Lock()
+	rt.counts[ep]++
+	rt.mu.Unlock()
+}
+
+func (rt *runtimeConfig) limit() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.rlLimit
+}
+
+// takeToken charges one request to the token's budget, sets Hetzner's
+// RateLimit-* headers and reports whether the request may proceed.
+func (rt *runtimeConfig) takeToken(h http.Header, token string, now time.Time) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	b := rt.buckets[token]
+	if b == nil {
+		b = &bucket{tokens: float64(rt.rlLimit), last: now}
+		rt.buckets[token] = b
+	}
+	b.tokens = math.Min(float64(rt.rlLimit), b.tokens+now.Sub(b.last).Seconds()*rt.rlRefill)
+	b.last = now
+	ok := b.tokens >= 1
+	if ok {
+		b.tokens--
+	}
+	missing := float64(rt.rlLimit) - b.tokens
+	reset := now.Add(time.Duration(missing / rt.rlRefill * float64(time.Second)))
+	h.Set("RateLimit-Limit", strconv.Itoa(rt.rlLimit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(int(math.Floor(b.tokens))))
+	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(reset.UnixNano())/1e9)), 10))
+	return ok
+}
+
+func (rt *runtimeConfig) latencyFor(ep string) time.Duration {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if d, ok := rt.latencyByEP[ep]; ok {
+		return d
+	}
+	return rt.latency
+}
+
+func (rt *runtimeConfig) fault(ep string) *APIError {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for i, f := range rt.faults {
+		if f.Endpoint != ep && f.Endpoint != "*" {
+			continue
+		}
+		hit := false
+		if f.Count > 0 {
+			f.Count--
+			hit = true
+			if f.Count == 0 {
+				rt.faults = append(rt.faults[:i:i], rt.faults[i+1:]...)
+			}
+		} else if f.Probability > 0 && rand.Float64() < f.Probability {
+			hit = true
+		}
+		if !hit {
+			continue
+		}
+		code := f.Code
+		if code == "" {
+			code = "server_error"
+		}
+		msg := f.Message
+		if msg == "" {
+			msg = "injected fault"
+		}
+		e := newErr(code, "%s", msg)
+		if f.Status != 0 {
+			e.Status = f.Status
+		}
+		return e
+	}
+	return nil
+}
+
+func (rt *runtimeConfig) actionFault(command string) (string, string, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for i, f := range rt.actionFaults {
+		if f.Command != command && f.Command != "*" {
+			continue
+		}
+		hit := false
+		if f.Count > 0 {
+			f.Count--
+			hit = true
+			if f.Count == 0 {
+				rt.actionFaults = append(rt.actionFaults[:i:i], rt.actionFaults[i+1:]...)
+			}
+		} else if f.Probability > 0 && rand.Float64() < f.Probability {
+			hit = true
+		}
+		if hit {
+			code, msg := f.Code, f.Message
+			if code == "" {
+				code = "action_failed"
+			}
+			if msg == "" {
+				msg = "injected action failure"
+			}
+			return code, msg, true
+		}
+	}
+	return "", "", false
+}
+
+// ---- admin HTTP API ----
+
+// AdminConfig is the document of GET/PUT /admin/config.
+type AdminConfig struct {
+	Speed           *float64          `json:"speed,omitempty"`
+	LatencyMS       *int              `json:"latency_ms,omitempty"`
+	EndpointLatency map[string]int    `json:"endpoint_latency_ms,omitempty"`
+	RateLimit       *int              `json:"rate_limit,omitempty"`
+	RateRefill      *float64          `json:"rate_refill_per_second,omitempty"`
+	ResetBudgets    bool              `json:"reset_budgets,omitempty"`
+	Limits          map[string]Limits `json:"project_limits,omitempty"`
+}
+
+func (e *Emulator) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
+	bad := func(w http.ResponseWriter, err error) {
+		writeError(w, newErr("invalid_input", "%v", err))
+	}
+	decode := func(r *http.Request, v any) error {
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		return dec.Decode(v)
+	}
+	mux.HandleFunc("GET /admin/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /admin/config", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, e.adminConfig())
+	})
+	mux.HandleFunc("PUT /admin/config", func(w http.ResponseWriter, r *http.Request) {
+		var c AdminConfig
+		if err := decode(r, &c); err != nil {
+			bad(w, err)
+			return
+		}
+		if err := e.Configure(c); err != nil {
+			bad(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, e.adminConfig())
+	})
+	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, r *http.Request) {
+		e.rt.mu.Lock()
+		defer e.rt.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"faults": e.rt.faults, "action_faults": e.rt.actionFaults})
+	})
+	mux.HandleFunc("POST /admin/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Fault
+		if err := decode(r, &f); err != nil {
+			bad(w, err)
+			return
+		}
+		if err := e.InjectFault(f); err != nil {
+			bad(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, f)
+	})
+	mux.HandleFunc("POST /admin/action-faults", func(w http.ResponseWriter, r *http.Request) {
+		var f ActionFault
+		if err := decode(r, &f); err != nil {
+			bad(w, err)
+			return
+		}
+		if err := e.InjectActionFault(f); err != nil {
+			bad(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, f)
+	})
+	mux.HandleFunc("DELETE /admin/faults", func(w http.ResponseWriter, r *http.Request) {
+		e.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /admin/requests", func(w http.ResponseWriter, r *http.Request) {
+		counts := e.RequestCounts()
+		var total int64
+		for _, n := range counts {
+			total += n
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requests": counts, "total": total})
+	})
+	mux.HandleFunc("DELETE /admin/requests", func(w http.ResponseWriter, r *http.Request) {
+		e.ResetRequestCounts()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /admin/projects", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"projects": e.Projects()})
+	})
+	mux.HandleFunc("POST /admin/tokens", func(w http.ResponseWriter, r *http.Request) {
+		var t struct {
+			Project  string `json:"project"`
+			Token    string `json:"token"`
+			ReadOnly bool   `json:"read_only"`
+		}
+		if err := decode(r, &t); err != nil {
+			bad(w, err)
+			return
+		}
+		if err := e.AddToken(Token{Project: t.Project, Token: t.Token, ReadOnly: t.ReadOnly}); err != nil {
+			bad(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, t)
+	})
+	mux.HandleFunc("DELETE /admin/tokens/{token}", func(w http.ResponseWriter, r *http.Request) {
+		e.RemoveToken(r.PathValue("token"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /admin/dump", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, e.Dump(r.URL.Query().Get("project")))
+	})
+	mux.HandleFunc("GET /admin/hooks", func(w http.ResponseWriter, r *http.Request) {
+		st := e.hook.statuses()
+		sort.Slice(st, func(i, j int) bool { return st[i].ServerID < st[j].ServerID })
+		writeJSON(w, http.StatusOK, map[string]any{"servers": st})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, newErr("not_found", "unknown admin endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (e *Emulator) adminConfig() map[string]any {
+	rt := e.rt
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	eps := map[string]int64{}
+	for k, v := range rt.latencyByEP {
+		eps[k] = v.Milliseconds()
+	}
+	return map[string]any{"speed": rt.speed, "latency_ms": rt.latency.Milliseconds(),
+		"endpoint_latency_ms": eps, "rate_limit": rt.rlLimit, "rate_refill_per_second": rt.rlRefill}
+}
+
+// Configure changes speed, latency, rate limits or project limits.
+func (e *Emulator) Configure(c AdminConfig) error {
+	rt := e.rt
+	if c.Speed != nil && (*c.Speed <= 0 || math.IsInf(*c.Speed, 0) || math.IsNaN(*c.Speed)) {
+		return fmt.Errorf("speed must be > 0")
+	}
+	if c.RateLimit != nil && *c.RateLimit < 1 {
+		return fmt.Errorf("rate_limit must be >= 1")
+	}
+	if c.RateRefill != nil && !(*c.RateRefill > 0) {
+		return fmt.Errorf("rate_refill_per_second must be > 0")
+	}
+	if c.LatencyMS != nil && *c.LatencyMS < 0 {
+		return fmt.Errorf("latency_ms must be >= 0")
+	}
+	rt.mu.Lock()
+	if c.Speed != nil {
+		rt.speed = *c.Speed
+	}
+	if c.LatencyMS != nil {
+		rt.latency = time.Duration(*c.LatencyMS) * time.Millisecond
+	}
+	for ep, ms := range c.EndpointLatency {
+		if ms <= 0 {
+			delete(rt.latencyByEP, ep)
+		} else {
+			rt.latencyByEP[ep] = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if c.RateLimit != nil {
+		rt.rlLimit = *c.RateLimit
+	}
+	if c.RateRefill != nil {
+		rt.rlRefill = *c.RateRefill
+	}
+	if c.ResetBudgets || c.RateLimit != nil {
+		rt.buckets = map[string]*bucket{}
+	}
+	rt.mu.Unlock()
+	if len(c.Limits) > 0 {
+		e.mu.Lock()
+		for name, l := range c.Limits {
+			e.st.project(name).Limits = l
+		}
+		e.seq++
+		seq := e.seq
+		e.mu.Unlock()
+		e.waitDurable(seq)
+	}
+	return nil
+}
+
+// InjectFault adds an endpoint fault.
+func (e *Emulator) InjectFault(f Fault) error {
+	if f.Endpoint == "" {
+		return fmt.Errorf("endpoint is required (a pattern like \"POST /v1/servers\" or \"*\")")
+	}
+	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+		return fmt.Errorf("status must be 4xx or 5xx")
+	}
+	if f.Count <= 0 && !(f.Probability > 0 && f.Probability <= 1) {
+		return fmt.Errorf("set count > 0 or 0 < probability <= 1")
+	}
+	e.rt.mu.Lock()
+	e.rt.faults = append(e.rt.faults, &f)
+	e.rt.mu.Unlock()
+	return nil
+}
+
+// InjectActionFault makes actions of a command end in status error.
+func (e *Emulator) InjectActionFault(f ActionFault) error {
+	if f.Command == "" {
+		return fmt.Errorf("command is required")
+	}
+	if f.Count <= 0 && !(f.Probability > 0 && f.Probability <= 1) {
+		return fmt.Errorf("set count > 0 or 0 < probability <= 1")
+	}
+	e.rt.mu.Lock()
+	e.rt.actionFaults = append(e.rt.actionFaults, &f)
+	e.rt.mu.Unlock()
+	return nil
+}
+
+// ClearFaults removes every endpoint and action fault.
+func (e *Emulator) ClearFaults() {
+	e.rt.mu.Lock()
+	e.rt.faults, e.rt.actionFaults = nil, nil
+	e.rt.mu.Unlock()
+}
+
+// RequestCounts returns requests per endpoint pattern since the last reset.
+func (e *Emulator) RequestCounts() map[string]int64 {
+	e.rt.mu.Lock()
+	defer e.rt.mu.Unlock()
+	out := make(map[string]int64, len(e.rt.counts))
+	for k, v := range e.rt.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetRequestCounts zeroes the request counters.
+func (e *Emulator) ResetRequestCounts() {
+	e.rt.mu.Lock()
+	e.rt.counts = map[string]int64{}
+	e.rt.mu.Unlock()
+}
+
+// AddToken registers (or re-binds) an API token.
+func (e *Emulator) AddToken(t Token) error {
+	if t.Project == "" || strings.TrimSpace(t.Token) == "" || strings.ContainsAny(t.Token, " \t\r\n") {
+		return fmt.Errorf("project and token (without spaces) are required")
+	}
+	e.mu.Lock()
+	e.st.Tokens[t.Token] = TokenRef{Project: t.Project, ReadOnly: t.ReadOnly}
+	e.st.project(t.Project)
+	e.seq++
+	seq := e.seq
+	e.mu.Unlock()
+	e.waitDurable(seq)
+	return nil
+}
+
+// RemoveToken forgets a token.
+func (e *Emulator) RemoveToken(token string) {
+	e.mu.Lock()
+	delete(e.st.Tokens, token)
+	e.seq++
+	seq := e.seq
+	e.mu.Unlock()
+	e.waitDurable(seq)
+}
+
+// ProjectInfo summarizes a project for the admin API.
+type ProjectInfo struct {
+	Name      string         `json:"name"`
+	Tokens    int            `json:"tokens"`
+	Limits    Limits         `json:"limits"`
+	Resources map[string]int `json:"resources"`
+}
+
+// Projects lists projects with resource counts.
+func (e *Emulator) Projects() []ProjectInfo {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []ProjectInfo
+	for _, p := range e.st.Projects {
+		n := 0
+		for _, t := range e.st.Tokens {
+			if t.Project == p.Name {
+				n++
+			}
+		}
+		out = append(out, ProjectInfo{Name: p.Name, Tokens: n, Limits: p.Limits, Resources: resourceCounts(p)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func resourceCounts(p *Project) map[string]int {
+	return map[string]int{"servers": len(p.Servers), "networks": len(p.Networks), "firewalls": len(p.Firewalls),
+		"placement_groups": len(p.PlacementGroups), "load_balancers": len(p.LoadBalancers),
+		"ssh_keys": len(p.SSHKeys), "primary_ips": len(p.PrimaryIPs)}
+}
+
+// ProjectDump is every resource of a project as the API renders it.
+type ProjectDump struct {
+	Counts          map[string]int `json:"counts"`
+	Total           int            `json:"total"`
+	Servers         []any          `json:"servers"`
+	Networks        []any          `json:"networks"`
+	Firewalls       []any          `json:"firewalls"`
+	PlacementGroups []any          `json:"placement_groups"`
+	LoadBalancers   []any          `json:"load_balancers"`
+	SSHKeys         []any          `json:"ssh_keys"`
+	PrimaryIPs      []any          `json:"primary_ips"`
+	RunningActions  int            `json:"running_actions"`
+}
+
+// Dump renders all resources per project (or of one project). Actions are
+// not resources: they are counted, not listed. "total" is the number of
+// resources left — zero after a clean destroy.
+func (e *Emulator) Dump(project string) map[string]ProjectDump {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	e.advanceLocked(now)
+	out := map[string]ProjectDump{}
+	for name, p := range e.st.Projects {
+		if project != "" && name != project {
+			continue
+		}
+		c := &reqCtx{e: e, p: p, project: name, now: now}
+		d := ProjectDump{Counts: resourceCounts(p)}
+		for _, n := range d.Counts {
+			d.Total += n
+		}
+		for _, id := range sortedKeys(p.Servers) {
+			d.Servers = append(d.Servers, c.renderServer(p.Servers[id]))
+		}
+		for _, id := range sortedKeys(p.Networks) {
+			d.Networks = append(d.Networks, c.renderNetwork(p.Networks[id]))
+		}
+		for _, id := range sortedKeys(p.Firewalls) {
+			d.Firewalls = append(d.Firewalls, c.renderFirewall(p.Firewalls[id]))
+		}
+		for _, id := range sortedKeys(p.PlacementGroups) {
+			d.PlacementGroups = append(d.PlacementGroups, c.renderPlacementGroup(p.PlacementGroups[id]))
+		}
+		for _, id := range sortedKeys(p.LoadBalancers) {
+			d.LoadBalancers = append(d.LoadBalancers, c.renderLoadBalancer(p.LoadBalancers[id]))
+		}
+		for _, id := range sortedKeys(p.SSHKeys) {
+			d.SSHKeys = append(d.SSHKeys, renderSSHKey(p.SSHKeys[id]))
+		}
+		for _, id := range sortedKeys(p.PrimaryIPs) {
+			d.PrimaryIPs = append(d.PrimaryIPs, c.renderPrimaryIP(p.PrimaryIPs[id]))
+		}
+		for _, ra := range e.running {
+			if ra.p == p {
+				d.RunningActions++
+			}
+		}
+		out[name] = d
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	ks := make([]int64, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}

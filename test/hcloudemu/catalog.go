@@ -1,0 +1,253 @@
+package hcloudemu
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
+)
+
+// The catalog: locations, datacenters, server types, images and load
+// balancer types, modeled on Hetzner's public catalog. It is static and the
+// same for every project.
+
+var catalogLocations = []schema.Location{
+	{ID: 1, Name: "fsn1", Description: "Falkenstein DC Park 1", Country: "DE", City: "Falkenstein", Latitude: 50.47612, Longitude: 12.370071, NetworkZone: "eu-central"},
+	{ID: 2, Name: "nbg1", Description: "Nuremberg DC Park 1", Country: "DE", City: "Nuremberg", Latitude: 49.452102, Longitude: 11.076665, NetworkZone: "eu-central"},
+	{ID: 3, Name: "hel1", Description: "Helsinki DC Park 1", Country: "FI", City: "Helsinki", Latitude: 60.169855, Longitude: 24.938379, NetworkZone: "eu-central"},
+	{ID: 4, Name: "ash", Description: "Ashburn, VA", Country: "US", City: "Ashburn, VA", Latitude: 39.045821, Longitude: -77.487073, NetworkZone: "us-east"},
+	{ID: 5, Name: "hil", Description: "Hillsboro, OR", Country: "US", City: "Hillsboro, OR", Latitude: 45.54222, Longitude: -122.951924, NetworkZone: "us-west"},
+	{ID: 6, Name: "sin", Description: "Singapore", Country: "SG", City: "Singapore", Latitude: 1.283333, Longitude: 103.833333, NetworkZone: "ap-southeast"},
+}
+
+var catalogDatacenterNames = map[string]string{
+	"fsn1": "fsn1-dc14", "nbg1": "nbg1-dc3", "hel1": "hel1-dc2", "ash": "ash-dc1", "hil": "hil-dc1", "sin": "sin-dc1",
+}
+
+var networkZones = map[string]bool{"eu-central": true, "us-east": true, "us-west": true, "ap-southeast": true}
+
+type serverTypeSpec struct {
+	id                        int64
+	name, desc, cpu, arch, ct string
+	cores                     int
+	memory                    float32
+	disk                      int
+	monthly                   float64
+	locations                 []string
+}
+
+var euLocs = []string{"fsn1", "nbg1", "hel1"}
+var allLocs = []string{"fsn1", "nbg1", "hel1", "ash", "hil", "sin"}
+
+var serverTypeSpecs = []serverTypeSpec{
+	{22, "cpx11", "CPX 11", "shared", "x86", "regular_purpose", 2, 2, 40, 4.99, allLocs},
+	{23, "cpx21", "CPX 21", "shared", "x86", "regular_purpose", 3, 4, 80, 8.99, allLocs},
+	{24, "cpx31", "CPX 31", "shared", "x86", "regular_purpose", 4, 8, 160, 16.49, allLocs},
+	{25, "cpx41", "CPX 41", "shared", "x86", "regular_purpose", 8, 16, 240, 30.49, allLocs},
+	{26, "cpx51", "CPX 51", "shared", "x86", "regular_purpose", 16, 32, 360, 65.99, allLocs},
+	{45, "cax11", "CAX11", "shared", "arm", "cost_optimized", 2, 4, 40, 3.79, euLocs},
+	{93, "cax21", "CAX21", "shared", "arm", "cost_optimized", 4, 8, 80, 6.49, euLocs},
+	{94, "cax31", "CAX31", "shared", "arm", "cost_optimized", 8, 16, 160, 12.49, euLocs},
+	{95, "cax41", "CAX41", "shared", "arm", "cost_optimized", 16, 32, 320, 24.49, euLocs},
+	{104, "cx22", "CX22", "shared", "x86", "cost_optimized", 2, 4, 40, 3.79, euLocs},
+	{105, "cx32", "CX32", "shared", "x86", "cost_optimized", 4, 8, 80, 6.80, euLocs},
+	{106, "cx42", "CX42", "shared", "x86", "cost_optimized", 8, 16, 160, 16.40, euLocs},
+	{107, "cx52", "CX52", "shared", "x86", "cost_optimized", 16, 32, 320, 32.40, euLocs},
+	{96, "ccx13", "CCX13 Dedicated CPU", "dedicated", "x86", "general_purpose", 2, 8, 80, 12.49, allLocs},
+	{97, "ccx23", "CCX23 Dedicated CPU", "dedicated", "x86", "general_purpose", 4, 16, 160, 24.49, allLocs},
+}
+
+type imageSpec struct {
+	id                         int64
+	name, desc, flavor, ver, a string
+}
+
+var imageSpecs = []imageSpec{
+	{67794396, "ubuntu-22.04", "Ubuntu 22.04", "ubuntu", "22.04", "x86"},
+	{103908070, "ubuntu-22.04", "Ubuntu 22.04", "ubuntu", "22.04", "arm"},
+	{161547269, "ubuntu-24.04", "Ubuntu 24.04", "ubuntu", "24.04", "x86"},
+	{161547270, "ubuntu-24.04", "Ubuntu 24.04", "ubuntu", "24.04", "arm"},
+	{114690387, "debian-12", "Debian 12", "debian", "12", "x86"},
+	{114690389, "debian-12", "Debian 12", "debian", "12", "arm"},
+	{202557799, "debian-13", "Debian 13", "debian", "13", "x86"},
+	{202557800, "debian-13", "Debian 13", "debian", "13", "arm"},
+	{59752342, "rocky-9", "Rocky Linux 9", "rocky", "9", "x86"},
+	{103909751, "rocky-9", "Rocky Linux 9", "rocky", "9", "arm"},
+}
+
+type lbTypeSpec struct {
+	id                              int64
+	name, desc                      string
+	conns, services, targets, certs int
+	monthly                         float64
+}
+
+var lbTypeSpecs = []lbTypeSpec{
+	{1, "lb11", "LB11", 10000, 5, 25, 10, 5.39},
+	{2, "lb21", "LB21", 20000, 15, 75, 25, 16.40},
+	{3, "lb31", "LB31", 40000, 30, 150, 50, 32.90},
+}
+
+func price(monthly float64) (schema.Price, schema.Price) {
+	m := fmt.Sprintf("%.4f", monthly)
+	mg := fmt.Sprintf("%.4f", monthly*1.19)
+	h := fmt.Sprintf("%.4f", monthly/730)
+	hg := fmt.Sprintf("%.4f", monthly*1.19/730)
+	return schema.Price{Net: h, Gross: hg}, schema.Price{Net: m, Gross: mg}
+}
+
+func locationByName(name string) (schema.Location, bool) {
+	for _, l := range catalogLocations {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return schema.Location{}, false
+}
+
+func locationByIDOrName(v schema.IDOrName) (schema.Location, bool) {
+	for _, l := range catalogLocations {
+		if (v.ID != 0 && l.ID == v.ID) || (v.Name != "" && l.Name == v.Name) {
+			return l, true
+		}
+	}
+	return schema.Location{}, false
+}
+
+func renderServerType(s serverTypeSpec) schema.ServerType {
+	st := schema.ServerType{ID: s.id, Name: s.name, Description: s.desc, Category: s.ct, Cores: s.cores,
+		Memory: s.memory, Disk: s.disk, StorageType: "local", CPUType: s.cpu, Architecture: s.arch}
+	for _, ln := range s.locations {
+		l, _ := locationByName(ln)
+		hourly, monthly := price(s.monthly)
+		tb, _ := price(1)
+		st.Prices = append(st.Prices, schema.PricingServerTypePrice{Location: ln, PriceHourly: hourly,
+			PriceMonthly: monthly, IncludedTraffic: 21990232555520, PricePerTBTraffic: tb})
+		st.Locations = append(st.Locations, schema.ServerTypeLocation{ID: l.ID, Name: ln, Available: true, Recommended: true})
+	}
+	return st
+}
+
+func serverTypeByID(id int64) (serverTypeSpec, bool) {
+	for _, s := range serverTypeSpecs {
+		if s.id == id {
+			return s, true
+		}
+	}
+	return serverTypeSpec{}, false
+}
+
+func serverTypeByIDOrName(v schema.IDOrName) (serverTypeSpec, bool) {
+	for _, s := range serverTypeSpecs {
+		if (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) {
+			return s, true
+		}
+	}
+	return serverTypeSpec{}, false
+}
+
+var imageCreated = time.Date(2024, 4, 25, 8, 0, 0, 0, time.UTC)
+
+func renderImage(s imageSpec) schema.Image {
+	name, ver := s.name, s.ver
+	created := imageCreated
+	size := float32(5)
+	return schema.Image{ID: s.id, Status: "available", Type: "system", Name: &name, Description: s.desc,
+		DiskSize: size, Created: &created, OSFlavor: s.flavor, OSVersion: &ver, Architecture: s.a,
+		RapidDeploy: true, Labels: map[string]string{}}
+}
+
+func imageByID(id int64) (imageSpec, bool) {
+	for _, s := range imageSpecs {
+		if s.id == id {
+			return s, true
+		}
+	}
+	return imageSpec{}, false
+}
+
+// imageFor resolves an image by ID, or by name for the given architecture.
+func imageFor(v schema.IDOrName, arch string) (imageSpec, bool) {
+	for _, s := range imageSpecs {
+		if v.ID != 0 && s.id == v.ID {
+			return s, true
+		}
+		if v.Name != "" && s.name == v.Name && s.a == arch {
+			return s, true
+		}
+	}
+	return imageSpec{}, false
+}
+
+func renderLBType(s lbTypeSpec) schema.LoadBalancerType {
+	t := schema.LoadBalancerType{ID: s.id, Name: s.name, Description: s.desc, MaxConnections: s.conns,
+		MaxServices: s.services, MaxTargets: s.targets, MaxAssignedCertificates: s.certs}
+	for _, l := range catalogLocations {
+		hourly, monthly := price(s.monthly)
+		tb, _ := price(1)
+		t.Prices = append(t.Prices, schema.PricingLoadBalancerTypePrice{Location: l.Name, PriceHourly: hourly,
+			PriceMonthly: monthly, IncludedTraffic: 21990232555520, PricePerTBTraffic: tb})
+	}
+	return t
+}
+
+func lbTypeByID(id int64) (lbTypeSpec, bool) {
+	for _, s := range lbTypeSpecs {
+		if s.id == id {
+			return s, true
+		}
+	}
+	return lbTypeSpec{}, false
+}
+
+func lbTypeByIDOrName(v schema.IDOrName) (lbTypeSpec, bool) {
+	for _, s := range lbTypeSpecs {
+		if (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) {
+			return s, true
+		}
+	}
+	return lbTypeSpec{}, false
+}
+
+func renderDatacenter(i int, l schema.Location) schema.Datacenter {
+	dc := schema.Datacenter{ID: int64(i + 1), Name: catalogDatacenterNames[l.Name],
+		Description: l.City + " DC", Location: l}
+	sup := &schema.DatacenterServerTypes{}
+	for _, s := range serverTypeSpecs {
+		if contains(s.locations, l.Name) {
+			sup.Supported = append(sup.Supported, s.id)
+			sup.Available = append(sup.Available, s.id)
+			sup.AvailableForMigration = append(sup.AvailableForMigration, s.id)
+		}
+	}
+	dc.ServerTypes = sup
+	return dc
+}
+
+func renderPricing() schema.Pricing {
+	p := schema.Pricing{Currency: "EUR", VATRate: "19.00"}
+	p.Image.PricePerGBMonth = schema.Price{Net: "0.0119", Gross: "0.0142"}
+	p.ServerBackup.Percentage = "20.00"
+	p.Volume.PricePerGBPerMonth = schema.Price{Net: "0.0440", Gross: "0.0524"}
+	for _, s := range serverTypeSpecs {
+		st := renderServerType(s)
+		p.ServerTypes = append(p.ServerTypes, schema.PricingServerType{ID: s.id, Name: s.name, Prices: st.Prices})
+	}
+	for _, s := range lbTypeSpecs {
+		t := renderLBType(s)
+		p.LoadBalancerTypes = append(p.LoadBalancerTypes, schema.PricingLoadBalancerType{ID: s.id, Name: s.name, Prices: t.Prices})
+	}
+	for _, typ := range []string{"ipv4", "ipv6"} {
+		pip := schema.PricingPrimaryIP{Type: typ}
+		m := 0.50
+		if typ == "ipv6" {
+			m = 0
+		}
+		for _, l := range catalogLocations {
+			h, mo := price(m)
+			pip.Prices = append(pip.Prices, schema.PricingPrimaryIPTypePrice{Location: l.Name, PriceHourly: h, PriceMonthly: mo})
+		}
+		p.PrimaryIPs = append(p.PrimaryIPs, pip)
+	}
+	return p
+}

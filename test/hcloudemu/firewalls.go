@@ -1,0 +1,384 @@
+package hcloudemu
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
+)
+
+const maxFirewallRules = 50
+
+// firewallAppliesTo reports whether fw applies to s directly or through a
+// label selector.
+func firewallAppliesTo(fw *Firewall, s *Server) bool {
+	if containsID(fw.ServerIDs, s.ID) {
+		return true
+	}
+	for _, sel := range fw.Selectors {
+		if ps, err := ParseSelector(sel); err == nil && ps.Matches(s.Labels) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *reqCtx) renderFirewall(fw *Firewall) schema.Firewall {
+	out := schema.Firewall{ID: fw.ID, Name: fw.Name, Labels: copyLabels(fw.Labels), Created: fw.Created,
+		Rules: append([]schema.FirewallRule{}, fw.Rules...), AppliedTo: []schema.FirewallResource{}}
+	for _, id := range fw.ServerIDs {
+		out.AppliedTo = append(out.AppliedTo, schema.FirewallResource{Type: "server", Server: &schema.FirewallResourceServer{ID: id}})
+	}
+	for _, sel := range fw.Selectors {
+		r := schema.FirewallResource{Type: "label_selector", LabelSelector: &schema.FirewallResourceLabelSelector{Selector: sel},
+			AppliedToResources: []schema.FirewallResource{}}
+		if ps, err := ParseSelector(sel); err == nil {
+			for _, sid := range sortedKeys(c.p.Servers) {
+				if ps.Matches(c.p.Servers[sid].Labels) {
+					r.AppliedToResources = append(r.AppliedToResources, schema.FirewallResource{Type: "server", Server: &schema.FirewallResourceServer{ID: sid}})
+				}
+			}
+		}
+		out.AppliedTo = append(out.AppliedTo, r)
+	}
+	return out
+}
+
+func validatePort(p string) bool {
+	if p == "any" {
+		return true
+	}
+	lo, hi, isRange := strings.Cut(p, "-")
+	a, err := strconv.Atoi(lo)
+	if err != nil || a < 1 || a > 65535 || strings.TrimSpace(lo) != lo {
+		return false
+	}
+	if !isRange {
+		return true
+	}
+	b, err := strconv.Atoi(hi)
+	return err == nil && b >= a && b <= 65535
+}
+
+func validateRules(reqs []schema.FirewallRuleRequest) ([]schema.FirewallRule, *APIError) {
+	if len(reqs) > maxFirewallRules {
+		return nil, errInvalid("rules", fmt.Sprintf("at most %d rules are allowed", maxFirewallRules))
+	}
+	out := []schema.FirewallRule{}
+	for i, r := range reqs {
+		f := fmt.Sprintf("rules[%d]", i)
+		if r.Direction != "in" && r.Direction != "out" {
+			return nil, errInvalid(f+".direction", "must be in or out")
+		}
+		switch r.Protocol {
+		case "tcp", "udp":
+			if r.Port == nil || !validatePort(*r.Port) {
+				return nil, errInvalid(f+".port", "must be a port, a range like 80-85, or any")
+			}
+		case "icmp", "esp", "gre":
+			if r.Port != nil {
+				return nil, errInvalid(f+".port", "is not allowed for protocol "+r.Protocol)
+			}
+		default:
+			return nil, errInvalid(f+".protocol", "must be one of tcp, udp, icmp, esp, gre")
+		}
+		ips := r.SourceIPs
+		field := f + ".source_ips"
+		if r.Direction == "out" {
+			ips, field = r.DestinationIPs, f+".destination_ips"
+			if len(r.SourceIPs) > 0 {
+				return nil, errInvalid(f+".source_ips", "is not allowed for direction out")
+			}
+		} else if len(r.DestinationIPs) > 0 {
+			return nil, errInvalid(f+".destination_ips", "is not allowed for direction in")
+		}
+		if len(ips) == 0 {
+			return nil, errInvalid(field, "must contain at least one CIDR")
+		}
+		for _, ip := range ips {
+			pfx, err := netip.ParsePrefix(ip)
+			if err != nil || pfx.Masked() != pfx {
+				return nil, errInvalid(field, fmt.Sprintf("%q is not a valid network CIDR", ip))
+			}
+		}
+		if r.Description != nil && len(*r.Description) > 255 {
+			return nil, errInvalid(f+".description", "is too long (maximum is 255 characters)")
+		}
+		rule := schema.FirewallRule{Direction: r.Direction, Protocol: r.Protocol, Port: r.Port, Description: r.Description,
+			SourceIPs: append([]string{}, r.SourceIPs...), DestinationIPs: append([]string{}, r.DestinationIPs...)}
+		out = append(out, rule)
+	}
+	return out, nil
+}
+
+// applyTo validates resources; it returns server IDs and selectors.
+func (c *reqCtx) firewallTargets(field string, rs []schema.FirewallResource) ([]int64, []string, *APIError) {
+	var ids []int64
+	var sels []string
+	for _, r := range rs {
+		switch r.Type {
+		case "server":
+			if r.Server == nil || r.Server.ID == 0 {
+				return nil, nil, errInvalid(field, "server.id is required for type server")
+			}
+			if c.p.Servers[r.Server.ID] == nil {
+				return nil, nil, newErr("firewall_resource_not_found", "server %d not found", r.Server.ID)
+			}
+			ids = append(ids, r.Server.ID)
+		case "label_selector":
+			if r.LabelSelector == nil {
+				return nil, nil, errInvalid(field, "label_selector.selector is required for type label_selector")
+			}
+			if _, err := ParseSelector(r.LabelSelector.Selector); err != nil || strings.TrimSpace(r.LabelSelector.Selector) == "" {
+				return nil, nil, errInvalid(field, "invalid label selector")
+			}
+			sels = append(sels, r.LabelSelector.Selector)
+		default:
+			return nil, nil, errInvalid(field, "type must be server or label_selector")
+		}
+	}
+	return ids, sels, nil
+}
+
+type firewallCreateReq struct {
+	Name    string                       `json:"name"`
+	Labels  *map[string]string           `json:"labels"`
+	Rules   []schema.FirewallRuleRequest `json:"rules"`
+	ApplyTo []schema.FirewallResource    `json:"apply_to"`
+}
+
+func registerFirewalls(h func(string, apiHandler)) {
+	h("GET /v1/firewalls", func(c *reqCtx) (int, any, *APIError) {
+		q := c.r.URL.Query()
+		items := make([]*Firewall, 0, len(c.p.Firewalls))
+		for _, x := range c.p.Firewalls {
+			items = append(items, x)
+		}
+		page, meta, err := paginate(q, items, listKeys[*Firewall]{
+			id: func(x *Firewall) int64 { return x.ID }, name: func(x *Firewall) string { return x.Name },
+			labels: func(x *Firewall) map[string]string { return x.Labels }, created: func(x *Firewall) time.Time { return x.Created },
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		out := make([]schema.Firewall, 0, len(page))
+		for _, x := range page {
+			out = append(out, c.renderFirewall(x))
+		}
+		return http.StatusOK, listResponse("firewalls", out, meta), nil
+	})
+	h("POST /v1/firewalls", func(c *reqCtx) (int, any, *APIError) {
+		var req firewallCreateReq
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if err := validateName(req.Name, false); err != nil {
+			return 0, nil, err
+		}
+		if err := validateLabels(req.Labels); err != nil {
+			return 0, nil, err
+		}
+		rules, err := validateRules(req.Rules)
+		if err != nil {
+			return 0, nil, err
+		}
+		ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
+		if err != nil {
+			return 0, nil, err
+		}
+		if c.nameTaken("firewall", req.Name, 0) {
+			return 0, nil, errUnique("name")
+		}
+		if len(c.p.Firewalls) >= c.p.Limits.Firewalls {
+			return 0, nil, newErr("resource_limit_exceeded", "firewall limit of %d reached", c.p.Limits.Firewalls)
+		}
+		fw := &Firewall{ID: c.e.st.nextID("firewall"), Name: req.Name, Created: c.now, Labels: labelsOrEmpty(req.Labels),
+			Rules: rules, ServerIDs: []int64{}, Selectors: []string{}}
+		c.p.Firewalls[fw.ID] = fw
+		actions := []schema.Action{}
+		for _, id := range ids {
+			if !containsID(fw.ServerIDs, id) {
+				fw.ServerIDs = append(fw.ServerIDs, id)
+				a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+				actions = append(actions, renderAction(a, c.now))
+			}
+		}
+		for _, sel := range sels {
+			if !contains(fw.Selectors, sel) {
+				fw.Selectors = append(fw.Selectors, sel)
+				a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID)})
+				actions = append(actions, renderAction(a, c.now))
+			}
+		}
+		return http.StatusCreated, map[string]any{"firewall": c.renderFirewall(fw), "actions": actions}, nil
+	})
+	get := func(c *reqCtx) (*Firewall, *APIError) {
+		id, err := c.pathID()
+		if err != nil {
+			return nil, err
+		}
+		fw := c.p.Firewalls[id]
+		if fw == nil {
+			return nil, errNotFound("firewall", id)
+		}
+		return fw, nil
+	}
+	h("GET /v1/firewalls/{id}", func(c *reqCtx) (int, any, *APIError) {
+		fw, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"firewall": c.renderFirewall(fw)}, nil
+	})
+	h("PUT /v1/firewalls/{id}", func(c *reqCtx) (int, any, *APIError) {
+		fw, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.FirewallUpdateRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if req.Name != nil {
+			if err := validateName(*req.Name, false); err != nil {
+				return 0, nil, err
+			}
+			if c.nameTaken("firewall", *req.Name, fw.ID) {
+				return 0, nil, errUnique("name")
+			}
+		}
+		if err := validateLabels(req.Labels); err != nil {
+			return 0, nil, err
+		}
+		if req.Name != nil {
+			fw.Name = *req.Name
+		}
+		if req.Labels != nil {
+			fw.Labels = labelsOrEmpty(req.Labels)
+		}
+		return http.StatusOK, map[string]any{"firewall": c.renderFirewall(fw)}, nil
+	})
+	h("DELETE /v1/firewalls/{id}", func(c *reqCtx) (int, any, *APIError) {
+		fw, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(fw.ServerIDs) > 0 || len(fw.Selectors) > 0 {
+			return 0, nil, newErr("resource_in_use", "firewall %d is still applied to resources", fw.ID)
+		}
+		delete(c.p.Firewalls, fw.ID)
+		return http.StatusNoContent, nil, nil
+	})
+	h("POST /v1/firewalls/{id}/actions/set_rules", func(c *reqCtx) (int, any, *APIError) {
+		fw, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.FirewallActionSetRulesRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		rules, err := validateRules(req.Rules)
+		if err != nil {
+			return 0, nil, err
+		}
+		fw.Rules = rules
+		actions := []schema.Action{renderAction(c.newAction("set_firewall_rules", []schema.ActionResourceReference{res("firewall", fw.ID)}), c.now)}
+		for _, sid := range sortedKeys(c.p.Servers) {
+			if firewallAppliesTo(fw, c.p.Servers[sid]) {
+				a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", sid)})
+				actions = append(actions, renderAction(a, c.now))
+			}
+		}
+		return http.StatusCreated, map[string]any{"actions": actions}, nil
+	})
+	h("POST /v1/firewalls/{id}/actions/apply_to_resources", func(c *reqCtx) (int, any, *APIError) {
+		fw, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.FirewallActionApplyToResourcesRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, id := range ids {
+			if containsID(fw.ServerIDs, id) {
+				return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to server %d", fw.ID, id)
+			}
+		}
+		for _, sel := range sels {
+			if contains(fw.Selectors, sel) {
+				return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to label selector %q", fw.ID, sel)
+			}
+		}
+		actions := []schema.Action{}
+		for _, id := range ids {
+			fw.ServerIDs = append(fw.ServerIDs, id)
+			a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+			actions = append(actions, renderAction(a, c.now))
+		}
+		for _, sel := range sels {
+			fw.Selectors = append(fw.Selectors, sel)
+			a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID)})
+			actions = append(actions, renderAction(a, c.now))
+		}
+		return http.StatusCreated, map[string]any{"actions": actions}, nil
+	})
+	h("POST /v1/firewalls/{id}/actions/remove_from_resources", func(c *reqCtx) (int, any, *APIError) {
+		fw, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.FirewallActionRemoveFromResourcesRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		var ids []int64
+		var sels []string
+		for _, r := range req.RemoveFrom {
+			switch {
+			case r.Type == "server" && r.Server != nil:
+				if !containsID(fw.ServerIDs, r.Server.ID) {
+					if c.p.Servers[r.Server.ID] == nil {
+						return 0, nil, newErr("firewall_resource_not_found", "server %d not found", r.Server.ID)
+					}
+					return 0, nil, newErr("firewall_already_removed", "firewall %d is not applied to server %d", fw.ID, r.Server.ID)
+				}
+				ids = append(ids, r.Server.ID)
+			case r.Type == "label_selector" && r.LabelSelector != nil:
+				if !contains(fw.Selectors, r.LabelSelector.Selector) {
+					return 0, nil, newErr("firewall_already_removed", "firewall %d is not applied to label selector %q", fw.ID, r.LabelSelector.Selector)
+				}
+				sels = append(sels, r.LabelSelector.Selector)
+			default:
+				return 0, nil, errInvalid("remove_from", "type must be server (with server.id) or label_selector (with label_selector.selector)")
+			}
+		}
+		actions := []schema.Action{}
+		for _, id := range ids {
+			fw.ServerIDs = removeID(fw.ServerIDs, id)
+			a := c.newAction("remove_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+			actions = append(actions, renderAction(a, c.now))
+		}
+		for _, sel := range sels {
+			out := fw.Selectors[:0]
+			for _, s := range fw.Selectors {
+				if s != sel {
+					out = append(out, s)
+				}
+			}
+			fw.Selectors = out
+			a := c.newAction("remove_firewall", []schema.ActionResourceReference{res("firewall", fw.ID)})
+			actions = append(actions, renderAction(a, c.now))
+		}
+		return http.StatusCreated, map[string]any{"actions": actions}, nil
+	})
+}

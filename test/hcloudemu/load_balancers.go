@@ -1,0 +1,821 @@
+package hcloudemu
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
+)
+
+func lbTargetsServer(c *reqCtx, lb *LoadBalancer, s *Server) bool {
+	for _, t := range lb.Targets {
+		switch t.Type {
+		case "server":
+			if t.ServerID == s.ID {
+				return true
+			}
+		case "label_selector":
+			if sel, err := ParseSelector(t.Selector); err == nil && sel.Matches(s.Labels) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *reqCtx) healthFor(lb *LoadBalancer, s *Server) []schema.LoadBalancerTargetHealthStatus {
+	out := []schema.LoadBalancerTargetHealthStatus{}
+	for _, svc := range lb.Services {
+		st := "unknown"
+		if s != nil {
+			st = "unhealthy"
+			if s.Status == "running" {
+				st = "healthy"
+			}
+		}
+		out = append(out, schema.LoadBalancerTargetHealthStatus{ListenPort: svc.ListenPort, Status: st})
+	}
+	return out
+}
+
+func (c *reqCtx) renderLoadBalancer(lb *LoadBalancer) schema.LoadBalancer {
+	t, _ := lbTypeByID(lb.TypeID)
+	loc, _ := locationByName(lb.Location)
+	out := schema.LoadBalancer{ID: lb.ID, Name: lb.Name, Location: loc, LoadBalancerType: renderLBType(t),
+		Protection: lb.Protection, Labels: copyLabels(lb.Labels), Created: lb.Created,
+		Services: []schema.LoadBalancerService{}, Targets: []schema.LoadBalancerTarget{},
+		Algorithm: schema.LoadBalancerAlgorithm{Type: lb.Algorithm}, IncludedTraffic: 21990232555520,
+		PrivateNet: []schema.LoadBalancerPrivateNet{}}
+	zero := uint64(0)
+	out.OutgoingTraffic, out.IngoingTraffic = &zero, &zero
+	out.PublicNet = schema.LoadBalancerPublicNet{Enabled: lb.PublicEnabled,
+		IPv4: schema.LoadBalancerPublicNetIPv4{IP: lb.IPv4, DNSPtr: "static." + lb.IPv4 + ".clients.your-server.de"},
+		IPv6: schema.LoadBalancerPublicNetIPv6{IP: lb.IPv6, DNSPtr: "static.clients.your-server.de"}}
+	for _, pn := range lb.PrivateNets {
+		out.PrivateNet = append(out.PrivateNet, schema.LoadBalancerPrivateNet{Network: pn.Network, IP: pn.IP})
+	}
+	for _, svc := range lb.Services {
+		out.Services = append(out.Services, svc)
+	}
+	for _, tg := range lb.Targets {
+		r := schema.LoadBalancerTarget{Type: tg.Type, UsePrivateIP: tg.UsePrivateIP}
+		switch tg.Type {
+		case "server":
+			r.Server = &schema.LoadBalancerTargetServer{ID: tg.ServerID}
+			r.HealthStatus = c.healthFor(lb, c.p.Servers[tg.ServerID])
+		case "label_selector":
+			r.LabelSelector = &schema.LoadBalancerTargetLabelSelector{Selector: tg.Selector}
+			r.Targets = []schema.LoadBalancerTarget{}
+			if sel, err := ParseSelector(tg.Selector); err == nil {
+				for _, sid := range sortedKeys(c.p.Servers) {
+					s := c.p.Servers[sid]
+					if sel.Matches(s.Labels) {
+						r.Targets = append(r.Targets, schema.LoadBalancerTarget{Type: "server",
+							Server: &schema.LoadBalancerTargetServer{ID: sid}, HealthStatus: c.healthFor(lb, s), UsePrivateIP: tg.UsePrivateIP})
+					}
+				}
+			}
+		case "ip":
+			r.IP = &schema.LoadBalancerTargetIP{IP: tg.IP}
+			r.HealthStatus = c.healthFor(lb, nil)
+		}
+		out.Targets = append(out.Targets, r)
+	}
+	return out
+}
+
+type lbServiceReq struct {
+	Protocol        *string `json:"protocol"`
+	ListenPort      *int    `json:"listen_port"`
+	DestinationPort *int    `json:"destination_port"`
+	Proxyprotocol   *bool   `json:"proxyprotocol"`
+	HTTP            *struct {
+		CookieName     *string  `json:"cookie_name"`
+		CookieLifetime *int     `json:"cookie_lifetime"`
+		Certificates   *[]int64 `json:"certificates"`
+		RedirectHTTP   *bool    `json:"redirect_http"`
+		StickySessions *bool    `json:"sticky_sessions"`
+		TimeoutIdle    *int     `json:"timeout_idle"`
+	} `json:"http"`
+	HealthCheck *struct {
+		Protocol *string `json:"protocol"`
+		Port     *int    `json:"port"`
+		Interval *int    `json:"interval"`
+		Timeout  *int    `json:"timeout"`
+		Retries  *int    `json:"retries"`
+		HTTP     *struct {
+			Domain      *string   `json:"domain"`
+			Path        *string   `json:"path"`
+			Response    *string   `json:"response"`
+			StatusCodes *[]string `json:"status_codes"`
+			TLS         *bool     `json:"tls"`
+		} `json:"http"`
+	} `json:"health_check"`
+}
+
+func validPort(p int) bool { return p >= 1 && p <= 65535 }
+
+// buildService applies a create/update request onto svc (defaults for a new
+// service come from Hetzner's documented defaults).
+func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool) *APIError {
+	if r.Protocol != nil {
+		svc.Protocol = *r.Protocol
+	}
+	switch svc.Protocol {
+	case "tcp", "http", "https":
+	default:
+		return errInvalid("protocol", "must be one of tcp, http, https")
+	}
+	if r.ListenPort != nil {
+		svc.ListenPort = *r.ListenPort
+	}
+	if isNew && svc.ListenPort == 0 {
+		switch svc.Protocol {
+		case "http":
+			svc.ListenPort = 80
+		case "https":
+			svc.ListenPort = 443
+		default:
+			return errInvalid("listen_port", "is required for protocol tcp")
+		}
+	}
+	if !validPort(svc.ListenPort) {
+		return errInvalid("listen_port", "must be between 1 and 65535")
+	}
+	if r.DestinationPort != nil {
+		svc.DestinationPort = *r.DestinationPort
+	}
+	if isNew && svc.DestinationPort == 0 {
+		svc.DestinationPort = svc.ListenPort
+		if svc.Protocol == "https" {
+			svc.DestinationPort = 80
+		}
+	}
+	if !validPort(svc.DestinationPort) {
+		return errInvalid("destination_port", "must be between 1 and 65535")
+	}
+	if r.Proxyprotocol != nil {
+		svc.Proxyprotocol = *r.Proxyprotocol
+	}
+	if svc.Protocol == "tcp" {
+		svc.HTTP = nil
+		if r.HTTP != nil {
+			return errInvalid("http", "is not allowed for protocol tcp")
+		}
+	} else {
+		if svc.HTTP == nil {
+			svc.HTTP = &schema.LoadBalancerServiceHTTP{CookieName: "HCLBSTICKY", CookieLifetime: 300, Certificates: []int64{}, TimeoutIdle: 60}
+		}
+		if h := r.HTTP; h != nil {
+			if h.CookieName != nil {
+				svc.HTTP.CookieName = *h.CookieName
+			}
+			if h.CookieLifetime != nil {
+				svc.HTTP.CookieLifetime = *h.CookieLifetime
+			}
+			if h.Certificates != nil {
+				if len(*h.Certificates) > 0 {
+					return errInvalid("http.certificates", "certificate not found")
+				}
+				svc.HTTP.Certificates = []int64{}
+			}
+			if h.RedirectHTTP != nil {
+				svc.HTTP.RedirectHTTP = *h.RedirectHTTP
+			}
+			if h.StickySessions != nil {
+				svc.HTTP.StickySessions = *h.StickySessions
+			}
+			if h.TimeoutIdle != nil {
+				svc.HTTP.TimeoutIdle = *h.TimeoutIdle
+			}
+		}
+	}
+	if svc.HealthCheck == nil {
+		hcProto := "tcp"
+		if svc.Protocol != "tcp" {
+			hcProto = "http"
+		}
+		svc.HealthCheck = &schema.LoadBalancerServiceHealthCheck{Protocol: hcProto, Port: svc.DestinationPort,
+			Interval: 15, Timeout: 10, Retries: 3}
+	}
+	hc := svc.HealthCheck
+	if r.HealthCheck != nil {
+		if r.HealthCheck.Protocol != nil {
+			hc.Protocol = *r.HealthCheck.Protocol
+		}
+		if r.HealthCheck.Port != nil {
+			hc.Port = *r.HealthCheck.Port
+		}
+		if r.HealthCheck.Interval != nil {
+			hc.Interval = *r.HealthCheck.Interval
+		}
+		if r.HealthCheck.Timeout != nil {
+			hc.Timeout = *r.HealthCheck.Timeout
+		}
+		if r.HealthCheck.Retries != nil {
+			hc.Retries = *r.HealthCheck.Retries
+		}
+	}
+	if hc.Protocol != "tcp" && hc.Protocol != "http" && hc.Protocol != "https" {
+		return errInvalid("health_check.protocol", "must be one of tcp, http, https")
+	}
+	if !validPort(hc.Port) {
+		return errInvalid("health_check.port", "must be between 1 and 65535")
+	}
+	if hc.Interval < 3 || hc.Interval > 60 || hc.Timeout < 1 || hc.Timeout > 60 || hc.Retries < 0 || hc.Retries > 5 {
+		return errInvalid("health_check", "interval 3-60, timeout 1-60, retries 0-5")
+	}
+	if hc.Protocol == "tcp" {
+		hc.HTTP = nil
+	} else {
+		if hc.HTTP == nil {
+			hc.HTTP = &schema.LoadBalancerServiceHealthCheckHTTP{Path: "/", StatusCodes: []string{"2??", "3??"}}
+		}
+		if r.HealthCheck != nil && r.HealthCheck.HTTP != nil {
+			h := r.HealthCheck.HTTP
+			if h.Domain != nil {
+				hc.HTTP.Domain = *h.Domain
+			}
+			if h.Path != nil {
+				hc.HTTP.Path = *h.Path
+			}
+			if h.Response != nil {
+				hc.HTTP.Response = *h.Response
+			}
+			if h.StatusCodes != nil {
+				hc.HTTP.StatusCodes = append([]string{}, *h.StatusCodes...)
+			}
+			if h.TLS != nil {
+				hc.HTTP.TLS = *h.TLS
+			}
+		}
+	}
+	return nil
+}
+
+type lbTargetReq struct {
+	Type   string `json:"type"`
+	Server *struct {
+		ID int64 `json:"id"`
+	} `json:"server"`
+	LabelSelector *struct {
+		Selector string `json:"selector"`
+	} `json:"label_selector"`
+	IP *struct {
+		IP string `json:"ip"`
+	} `json:"ip"`
+	UsePrivateIP *bool `json:"use_private_ip"`
+}
+
+func (c *reqCtx) buildTarget(lb *LoadBalancer, r lbTargetReq) (LBTarget, *APIError) {
+	t := LBTarget{Type: r.Type, UsePrivateIP: r.UsePrivateIP != nil && *r.UsePrivateIP}
+	switch r.Type {
+	case "server":
+		if r.Server == nil || r.Server.ID == 0 {
+			return t, errInvalid("server.id", "is required for type server")
+		}
+		s := c.p.Servers[r.Server.ID]
+		if s == nil {
+			return t, errInvalid("server.id", fmt.Sprintf("server %d not found", r.Server.ID))
+		}
+		t.ServerID = s.ID
+		if t.UsePrivateIP {
+			if len(lb.PrivateNets) == 0 {
+				return t, newErr("load_balancer_not_attached_to_network", "load balancer %d is not attached to a network", lb.ID)
+			}
+			shared := false
+			for _, ln := range lb.PrivateNets {
+				for _, sn := range s.PrivateNets {
+					if sn.Network == ln.Network {
+						shared = true
+					}
+				}
+			}
+			if !shared {
+				return t, newErr("server_not_attached_to_network", "server %d is not attached to the load balancer's network", s.ID)
+			}
+		} else if s.IPv4ID == 0 {
+			return t, newErr("missing_ipv4", "server %d has no public IPv4 address", s.ID)
+		}
+	case "label_selector":
+		if r.LabelSelector == nil || r.LabelSelector.Selector == "" {
+			return t, errInvalid("label_selector.selector", "is required for type label_selector")
+		}
+		if _, err := ParseSelector(r.LabelSelector.Selector); err != nil {
+			return t, errInvalid("label_selector.selector", err.Error())
+		}
+		t.Selector = r.LabelSelector.Selector
+	case "ip":
+		if r.IP == nil {
+			return t, errInvalid("ip.ip", "is required for type ip")
+		}
+		a, err := netip.ParseAddr(r.IP.IP)
+		if err != nil {
+			return t, errInvalid("ip.ip", "must be an IP address")
+		}
+		if _, owned := c.e.st.IPsInUse[a.String()]; owned {
+			return t, newErr("cloud_resource_ip_not_allowed", "ip %s belongs to a cloud resource", a)
+		}
+		if t.UsePrivateIP {
+			return t, errInvalid("use_private_ip", "is not allowed for ip targets")
+		}
+		t.IP = a.String()
+	default:
+		return t, errInvalid("type", "must be one of server, label_selector, ip")
+	}
+	for _, o := range lb.Targets {
+		if o.Type == t.Type && o.ServerID == t.ServerID && o.Selector == t.Selector && o.IP == t.IP {
+			return t, newErr("target_already_defined", "target is already defined")
+		}
+	}
+	return t, nil
+}
+
+type lbCreateReq struct {
+	Name             string                 `json:"name"`
+	LoadBalancerType schema.IDOrName        `json:"load_balancer_type"`
+	Algorithm        *struct{ Type string } `json:"algorithm"`
+	Location         *schema.IDOrName       `json:"location"`
+	NetworkZone      *string                `json:"network_zone"`
+	Labels           *map[string]string     `json:"labels"`
+	Targets          []lbTargetReq          `json:"targets"`
+	Services         []lbServiceReq         `json:"services"`
+	PublicInterface  *bool                  `json:"public_interface"`
+	Network          *int64                 `json:"network"`
+}
+
+func registerLoadBalancers(h func(string, apiHandler)) {
+	h("GET /v1/load_balancers", func(c *reqCtx) (int, any, *APIError) {
+		q := c.r.URL.Query()
+		items := make([]*LoadBalancer, 0, len(c.p.LoadBalancers))
+		for _, x := range c.p.LoadBalancers {
+			items = append(items, x)
+		}
+		page, meta, err := paginate(q, items, listKeys[*LoadBalancer]{
+			id: func(x *LoadBalancer) int64 { return x.ID }, name: func(x *LoadBalancer) string { return x.Name },
+			labels: func(x *LoadBalancer) map[string]string { return x.Labels }, created: func(x *LoadBalancer) time.Time { return x.Created },
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		out := make([]schema.LoadBalancer, 0, len(page))
+		for _, x := range page {
+			out = append(out, c.renderLoadBalancer(x))
+		}
+		return http.StatusOK, listResponse("load_balancers", out, meta), nil
+	})
+	h("POST /v1/load_balancers", (*reqCtx).createLoadBalancer)
+	get := func(c *reqCtx) (*LoadBalancer, *APIError) {
+		id, err := c.pathID()
+		if err != nil {
+			return nil, err
+		}
+		lb := c.p.LoadBalancers[id]
+		if lb == nil {
+			return nil, errNotFound("load_balancer", id)
+		}
+		return lb, nil
+	}
+	getUnlocked := func(c *reqCtx) (*LoadBalancer, *APIError) {
+		lb, err := get(c)
+		if err != nil {
+			return nil, err
+		}
+		if c.e.lockedBy(c.p, "load_balancer", lb.ID) != nil {
+			return nil, errLocked("load_balancer", lb.ID)
+		}
+		return lb, nil
+	}
+	ref := func(lb *LoadBalancer) []schema.ActionResourceReference {
+		return []schema.ActionResourceReference{res("load_balancer", lb.ID)}
+	}
+	h("GET /v1/load_balancers/{id}", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, map[string]any{"load_balancer": c.renderLoadBalancer(lb)}, nil
+	})
+	h("PUT /v1/load_balancers/{id}", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerUpdateRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if req.Name != nil {
+			if err := validateName(*req.Name, false); err != nil {
+				return 0, nil, err
+			}
+			if c.nameTaken("load_balancer", *req.Name, lb.ID) {
+				return 0, nil, errUnique("name")
+			}
+		}
+		if err := validateLabels(req.Labels); err != nil {
+			return 0, nil, err
+		}
+		if req.Name != nil {
+			lb.Name = *req.Name
+		}
+		if req.Labels != nil {
+			lb.Labels = labelsOrEmpty(req.Labels)
+		}
+		return http.StatusOK, map[string]any{"load_balancer": c.renderLoadBalancer(lb)}, nil
+	})
+	h("DELETE /v1/load_balancers/{id}", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		if lb.Protection.Delete {
+			return 0, nil, errProtected("load_balancer", lb.ID)
+		}
+		c.e.freeIP(lb.IPv4)
+		c.e.freeIP(lb.IPv6)
+		delete(c.p.LoadBalancers, lb.ID)
+		return http.StatusNoContent, nil, nil
+	})
+	h("POST /v1/load_balancers/{id}/actions/add_service", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req lbServiceReq
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if err := c.addService(lb, req); err != nil {
+			return 0, nil, err
+		}
+		return c.actionResponse(c.newAction("add_service", ref(lb), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/update_service", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req lbServiceReq
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if req.ListenPort == nil {
+			return 0, nil, errInvalid("listen_port", "is required")
+		}
+		for i := range lb.Services {
+			if lb.Services[i].ListenPort == *req.ListenPort {
+				svc := cloneService(lb.Services[i])
+				if err := buildService(&svc, req, false); err != nil {
+					return 0, nil, err
+				}
+				lb.Services[i] = svc
+				return c.actionResponse(c.newAction("update_service", ref(lb), locking()))
+			}
+		}
+		return 0, nil, errInvalid("listen_port", "service not found")
+	})
+	h("POST /v1/load_balancers/{id}/actions/delete_service", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerDeleteServiceRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		for i := range lb.Services {
+			if lb.Services[i].ListenPort == req.ListenPort {
+				lb.Services = append(lb.Services[:i], lb.Services[i+1:]...)
+				return c.actionResponse(c.newAction("delete_service", ref(lb), locking()))
+			}
+		}
+		return 0, nil, errInvalid("listen_port", "service not found")
+	})
+	h("POST /v1/load_balancers/{id}/actions/add_target", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req lbTargetReq
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if err := c.addTarget(lb, req); err != nil {
+			return 0, nil, err
+		}
+		return c.actionResponse(c.newAction("add_target", ref(lb), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/remove_target", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req lbTargetReq
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		for i, t := range lb.Targets {
+			match := t.Type == req.Type
+			switch req.Type {
+			case "server":
+				match = match && req.Server != nil && t.ServerID == req.Server.ID
+			case "label_selector":
+				match = match && req.LabelSelector != nil && t.Selector == req.LabelSelector.Selector
+			case "ip":
+				match = match && req.IP != nil && t.IP == req.IP.IP
+			default:
+				return 0, nil, errInvalid("type", "must be one of server, label_selector, ip")
+			}
+			if match {
+				lb.Targets = append(lb.Targets[:i], lb.Targets[i+1:]...)
+				return c.actionResponse(c.newAction("remove_target", ref(lb), locking()))
+			}
+		}
+		return 0, nil, errInvalid("target", "target not found")
+	})
+	h("POST /v1/load_balancers/{id}/actions/change_algorithm", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerActionChangeAlgorithmRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if req.Type != "round_robin" && req.Type != "least_connections" {
+			return 0, nil, errInvalid("type", "must be round_robin or least_connections")
+		}
+		lb.Algorithm = req.Type
+		return c.actionResponse(c.newAction("change_algorithm", ref(lb), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/change_type", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerActionChangeTypeRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		t, ok := lbTypeByIDOrName(req.LoadBalancerType)
+		if !ok {
+			return 0, nil, errInvalid("load_balancer_type", "load balancer type not found")
+		}
+		if len(lb.Services) > t.services || len(lb.Targets) > t.targets {
+			return 0, nil, newErr("invalid_load_balancer_type", "load balancer type %s allows %d services and %d targets", t.name, t.services, t.targets)
+		}
+		lb.TypeID = t.id
+		return c.actionResponse(c.newAction("change_load_balancer_type", ref(lb), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/attach_to_network", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerActionAttachToNetworkRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		want := ""
+		if req.IP != nil {
+			want = *req.IP
+		}
+		if err := c.attachLB(lb, req.Network, want); err != nil {
+			return 0, nil, err
+		}
+		return c.actionResponse(c.newAction("attach_to_network", append(ref(lb), res("network", req.Network)), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/detach_from_network", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerActionDetachFromNetworkRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		found := false
+		for _, pn := range lb.PrivateNets {
+			found = found || pn.Network == req.Network
+		}
+		if !found {
+			return 0, nil, newErr("load_balancer_not_attached_to_network", "load balancer %d is not attached to network %d", lb.ID, req.Network)
+		}
+		if !lb.PublicEnabled && len(lb.PrivateNets) == 1 {
+			return 0, nil, errInvalid("network", "cannot detach the last network while the public interface is disabled")
+		}
+		lb.PrivateNets = deletePrivateNet(lb.PrivateNets, req.Network)
+		return c.actionResponse(c.newAction("detach_from_network", append(ref(lb), res("network", req.Network)), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/enable_public_interface", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		lb.PublicEnabled = true
+		return c.actionResponse(c.newAction("enable_public_interface", ref(lb), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/disable_public_interface", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := getUnlocked(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(lb.PrivateNets) == 0 {
+			return 0, nil, newErr("load_balancer_not_attached_to_network", "load balancer %d must be attached to a network first", lb.ID)
+		}
+		for _, t := range lb.Targets {
+			if !t.UsePrivateIP && t.Type != "ip" {
+				return 0, nil, newErr("targets_without_use_private_ip", "load balancer %d has targets using public IPs", lb.ID)
+			}
+		}
+		lb.PublicEnabled = false
+		return c.actionResponse(c.newAction("disable_public_interface", ref(lb), locking()))
+	})
+	h("POST /v1/load_balancers/{id}/actions/change_protection", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerActionChangeProtectionRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if req.Delete != nil {
+			lb.Protection.Delete = *req.Delete
+		}
+		return c.actionResponse(c.newAction("change_protection", ref(lb)))
+	})
+	h("POST /v1/load_balancers/{id}/actions/change_dns_ptr", func(c *reqCtx) (int, any, *APIError) {
+		lb, err := get(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		var req schema.LoadBalancerActionChangeDNSPtrRequest
+		if err := decodeBody(c.r, &req); err != nil {
+			return 0, nil, err
+		}
+		if req.IP != lb.IPv4 && req.IP != lb.IPv6 {
+			return 0, nil, errInvalid("ip", "ip does not belong to the load balancer")
+		}
+		return c.actionResponse(c.newAction("change_dns_ptr", ref(lb)))
+	})
+}
+
+func cloneService(s schema.LoadBalancerService) schema.LoadBalancerService {
+	out := s
+	if s.HTTP != nil {
+		h := *s.HTTP
+		h.Certificates = append([]int64{}, s.HTTP.Certificates...)
+		out.HTTP = &h
+	}
+	if s.HealthCheck != nil {
+		hc := *s.HealthCheck
+		if s.HealthCheck.HTTP != nil {
+			hh := *s.HealthCheck.HTTP
+			hh.StatusCodes = append([]string{}, s.HealthCheck.HTTP.StatusCodes...)
+			hc.HTTP = &hh
+		}
+		out.HealthCheck = &hc
+	}
+	return out
+}
+
+func (c *reqCtx) addService(lb *LoadBalancer, req lbServiceReq) *APIError {
+	if req.Protocol == nil {
+		return errInvalid("protocol", "is required")
+	}
+	var svc schema.LoadBalancerService
+	if err := buildService(&svc, req, true); err != nil {
+		return err
+	}
+	for _, o := range lb.Services {
+		if o.ListenPort == svc.ListenPort {
+			return newErr("source_port_already_used", "listen port %d is already used", svc.ListenPort)
+		}
+	}
+	t, _ := lbTypeByID(lb.TypeID)
+	if len(lb.Services) >= t.services {
+		return newErr("resource_limit_exceeded", "load balancer type %s allows %d services", t.name, t.services)
+	}
+	lb.Services = append(lb.Services, svc)
+	return nil
+}
+
+func (c *reqCtx) addTarget(lb *LoadBalancer, req lbTargetReq) *APIError {
+	t, err := c.buildTarget(lb, req)
+	if err != nil {
+		return err
+	}
+	lt, _ := lbTypeByID(lb.TypeID)
+	if len(lb.Targets) >= lt.targets {
+		return newErr("resource_limit_exceeded", "load balancer type %s allows %d targets", lt.name, lt.targets)
+	}
+	lb.Targets = append(lb.Targets, t)
+	return nil
+}
+
+func (c *reqCtx) attachLB(lb *LoadBalancer, nid int64, want string) *APIError {
+	n := c.p.Networks[nid]
+	if n == nil {
+		return errNotFound("network", nid)
+	}
+	for _, pn := range lb.PrivateNets {
+		if pn.Network == nid {
+			return newErr("load_balancer_already_attached", "load balancer %d is already attached to network %d", lb.ID, nid)
+		}
+	}
+	loc, _ := locationByName(lb.Location)
+	ip, err := c.allocPrivateIP(n, loc.NetworkZone, want)
+	if err != nil {
+		return err
+	}
+	lb.PrivateNets = append(lb.PrivateNets, PrivateNet{Network: nid, IP: ip})
+	return nil
+}
+
+func (c *reqCtx) createLoadBalancer() (int, any, *APIError) {
+	var req lbCreateReq
+	if err := decodeBody(c.r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := validateName(req.Name, false); err != nil {
+		return 0, nil, err
+	}
+	if req.LoadBalancerType.ID == 0 && req.LoadBalancerType.Name == "" {
+		return 0, nil, errInvalid("load_balancer_type", "is required")
+	}
+	lt, ok := lbTypeByIDOrName(req.LoadBalancerType)
+	if !ok {
+		return 0, nil, errInvalid("load_balancer_type", "load balancer type not found")
+	}
+	algo := "round_robin"
+	if req.Algorithm != nil {
+		algo = req.Algorithm.Type
+		if algo != "round_robin" && algo != "least_connections" {
+			return 0, nil, errInvalid("algorithm.type", "must be round_robin or least_connections")
+		}
+	}
+	locName, given, lerr := resolveLocation(req.Location, nil)
+	if lerr != nil {
+		return 0, nil, lerr
+	}
+	if !given {
+		if req.NetworkZone == nil || !networkZones[*req.NetworkZone] {
+			return 0, nil, errInvalid("location", "location or a valid network_zone is required")
+		}
+		for _, l := range catalogLocations {
+			if l.NetworkZone == *req.NetworkZone {
+				locName = l.Name
+				break
+			}
+		}
+	}
+	if err := validateLabels(req.Labels); err != nil {
+		return 0, nil, err
+	}
+	if c.nameTaken("load_balancer", req.Name, 0) {
+		return 0, nil, errUnique("name")
+	}
+	if len(c.p.LoadBalancers) >= c.p.Limits.LoadBalancers {
+		return 0, nil, newErr("resource_limit_exceeded", "load balancer limit of %d reached", c.p.Limits.LoadBalancers)
+	}
+	public := req.PublicInterface == nil || *req.PublicInterface
+	if !public && req.Network == nil {
+		return 0, nil, errInvalid("public_interface", "a load balancer without public interface needs a network")
+	}
+	lb := &LoadBalancer{Name: req.Name, Created: c.now, TypeID: lt.id, Location: locName, Algorithm: algo,
+		Labels: labelsOrEmpty(req.Labels), PublicEnabled: public, Services: []schema.LoadBalancerService{},
+		Targets: []LBTarget{}, PrivateNets: []PrivateNet{}}
+	if req.Network != nil {
+		if err := c.attachLB(lb, *req.Network, ""); err != nil {
+			return 0, nil, err
+		}
+	}
+	for _, s := range req.Services {
+		if err := c.addService(lb, s); err != nil {
+			return 0, nil, err
+		}
+	}
+	for _, t := range req.Targets {
+		if err := c.addTarget(lb, t); err != nil {
+			return 0, nil, err
+		}
+	}
+	lb.ID = c.e.st.nextID("load_balancer")
+	owner := fmt.Sprintf("load_balancer:%d", lb.ID)
+	v4, err := c.e.allocIPv4(owner)
+	if err != nil {
+		return 0, nil, err
+	}
+	lb.IPv4 = v4
+	v6, _ := netip.ParsePrefix(c.e.allocIPv6(owner))
+	lb.IPv6 = v6.Addr().Next().String()
+	c.e.st.IPsInUse[lb.IPv6] = owner
+	delete(c.e.st.IPsInUse, v6.String())
+	c.p.LoadBalancers[lb.ID] = lb
+	a := c.newAction("create_load_balancer", []schema.ActionResourceReference{res("load_balancer", lb.ID)}, locking())
+	return http.StatusCreated, map[string]any{"load_balancer": c.renderLoadBalancer(lb), "action": renderAction(a, c.now)}, nil
+}
