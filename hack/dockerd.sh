@@ -31,6 +31,7 @@ CREATED="$DIR/host-created" # host folders dockerd created (removed on stop)
 VERDICT="$DIR/verdict"      # "<kernel> <dockerd version>" then ok | fail: why
 START_TIMEOUT=${DOCKERD_START_TIMEOUT:-30}
 STOP_TIMEOUT=${DOCKERD_STOP_TIMEOUT:-25}
+read -r -a DRIVERS <<<"${DOCKERD_STORAGE_DRIVERS:-overlay2 vfs}" # tried in order
 # Folders outside .cache that dockerd/containerd/libmount create with fixed paths.
 HOST_DIRS=(/run/docker /run/containerd /run/mount /etc/docker)
 
@@ -168,7 +169,7 @@ start() {
   # (otherwise /etc/docker/key.json) stays under .cache/docker.
   printf '{ "deprecated-key-path": "%s" }\n' "$DIR/key.json" >"$DIR/daemon.json"
   t0=$(now)
-  for driver in overlay2 vfs; do
+  for driver in "${DRIVERS[@]}"; do
     if launch "$driver"; then
       add_user "$PPID"
       record_verdict ok
@@ -176,7 +177,8 @@ start() {
       export_line
       return 0
     fi
-    log "storage driver $driver did not start: $(tail -n 3 "$LOG" | tr '\n' ' ' | cut -c1-400)"
+    why=$(grep -E 'failed to start|level=fatal' "$LOG" | tail -n 1 | cut -c1-300 || true)
+    log "storage driver $driver did not start: ${why:-$(tail -n 1 "$LOG" | cut -c1-300)}"
     stop_engine
     : >"$CREATED"
     for d in "${HOST_DIRS[@]}" "$EXEC"; do
@@ -188,6 +190,9 @@ start() {
   die "dockerd: failed to start (log: $LOG)"
 }
 
+# running PID: the process exists and is not a zombie.
+running() { kill -0 "$1" 2>/dev/null && [ "$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }
+
 # signal_wait SIG TIMEOUT PID...: send SIG to the PIDs, wait up to TIMEOUT s
 # for them to exit. Returns 1 if any is left.
 signal_wait() {
@@ -197,39 +202,65 @@ signal_wait() {
   deadline=$(($(now) + timeout * 1000000))
   while :; do
     left=0
-    for p in "$@"; do kill -0 "$p" 2>/dev/null && left=1; done
+    for p in "$@"; do running "$p" && left=1; done
     [ $left = 0 ] && return 0
     [ "$(now)" -lt "$deadline" ] || return 1
     sleep 0.1
   done
 }
 
+# start_time PID: the process start time (field 22 of /proc/PID/stat), which
+# tells a process from a later one that got the same pid.
+start_time() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+descendants() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$c"
+    descendants "$c"
+  done
+}
+
 # stop_engine: stop the project's dockerd and everything it started.
 stop_engine() {
-  local pid="" p kids=()
+  local pid="" p c kids=() procs=() alive=()
   if [ -f "$PIDFILE" ]; then
     p=$(cat "$PIDFILE" 2>/dev/null || true)
     if is_ours "$p" dockerd; then pid=$p; else log "stale pid file (pid ${p:-?} is not this project's dockerd): removed"; fi
   fi
-  # containerd started by dockerd, and runc shims started by that containerd.
+  # containerd started by dockerd, runc shims started by that containerd, and
+  # the container processes below the shims (pid:start-time).
   for p in $(ps -e -o pid= -o comm= | awk '$2 == "containerd" || $2 ~ /^containerd-shim/ { print $1 }'); do
-    if is_ours "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; then kids+=("$p"); fi
+    if is_ours "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; then
+      kids+=("$p")
+      case "$(cat "/proc/$p/comm" 2>/dev/null)" in
+      containerd-shim*) for c in $(descendants "$p"); do procs+=("$c:$(start_time "$c")"); done ;;
+      esac
+    fi
   done
   if [ -n "$pid" ]; then
+    # dockerd stops the containers (--shutdown-timeout 10), then its containerd.
     if ! signal_wait TERM "$STOP_TIMEOUT" "$pid"; then
       log "dockerd (pid $pid) still running after ${STOP_TIMEOUT}s: SIGKILL"
       signal_wait KILL 5 "$pid" || log "dockerd (pid $pid) survived SIGKILL"
     fi
     log "stopped dockerd (pid $pid)"
   fi
-  if [ ${#kids[@]} -gt 0 ]; then
-    # dockerd stops its containerd on exit; whatever is left gets TERM, then KILL.
-    local alive=()
-    for p in "${kids[@]}"; do is_ours "$p" "$(cat "/proc/$p/comm" 2>/dev/null)" && alive+=("$p"); done
-    if [ ${#alive[@]} -gt 0 ] && ! signal_wait TERM 10 "${alive[@]}"; then
-      signal_wait KILL 5 "${alive[@]}" || true
-    fi
-    [ ${#alive[@]} -eq 0 ] || log "stopped containerd/shim pids ${alive[*]}"
+  # Whatever is left: container processes first (SIGKILL), then shims and
+  # containerd (SIGTERM, then SIGKILL).
+  for p in "${procs[@]}"; do
+    if [ -n "${p#*:}" ] && [ "$(start_time "${p%%:*}")" = "${p#*:}" ]; then alive+=("${p%%:*}"); fi
+  done
+  if [ ${#alive[@]} -gt 0 ]; then
+    signal_wait KILL 5 "${alive[@]}" || true
+    log "killed container pids ${alive[*]}"
+  fi
+  alive=()
+  for p in "${kids[@]}"; do
+    if is_ours "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; then alive+=("$p"); fi
+  done
+  if [ ${#alive[@]} -gt 0 ]; then
+    signal_wait TERM 10 "${alive[@]}" || signal_wait KILL 5 "${alive[@]}" || true
+    log "stopped containerd/shim pids ${alive[*]}"
   fi
   # Mounts left below the state folders (netns, overlay, the data-root bind), deepest first.
   awk -v a="$DIR/" -v b="$EXEC/" -v c="$DATA" \
@@ -257,7 +288,7 @@ stop() {
   mkdir -p "$DIR"
   exec 9>"$DIR/lock"
   flock -w 120 9 || die "dockerd: another start/stop holds $DIR/lock"
-  rm -f "$USERS/$PPID"
+  rm -f "$USERS/$PPID" "$USERS/$$" # $$: a shell that exec'd this script as its last command
   if ! [ -f "$PIDFILE" ] && ! [ -e "$SOCK" ] && ! [ -f "$CREATED" ]; then
     log "not running (nothing started by this project)"
     return 0
