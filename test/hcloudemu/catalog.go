@@ -248,6 +248,13 @@ func renderPricing() schema.Pricing {
 			pip.Prices = append(pip.Prices, schema.PricingPrimaryIPTypePrice{Location: l.Name, PriceHourly: h, PriceMonthly: mo})
 		}
 		p.PrimaryIPs = append(p.PrimaryIPs, pip)
+		fip := schema.PricingFloatingIPType{Type: typ}
+		for _, l := range catalogLocations {
+			_, mo := price(3)
+			fip.Prices = append(fip.Prices, schema.PricingFloatingIPTypePrice{Location: l.Name, PriceMonthly: mo})
+		}
+		p.FloatingIPs = append(p.FloatingIPs, fip)
 	}
+	_, p.FloatingIP.PriceMonthly = price(3)
 	return p
 }

@@ -437,7 +437,8 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 		c.e.freeIP(lb.IPv4)
 		c.e.freeIP(lb.IPv6)
 		delete(c.p.LoadBalancers, lb.ID)
-		return http.StatusNoContent, nil, nil
+		a := c.newAction("delete_load_balancer", ref(lb))
+		return http.StatusOK, map[string]any{"action": renderAction(a, c.now)}, nil
 	})
 	h("POST /v1/load_balancers/{id}/actions/add_service", func(c *reqCtx) (int, any, *APIError) {
 		lb, err := getUnlocked(c)
