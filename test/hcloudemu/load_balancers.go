@@ -452,7 +452,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 		if err := c.addService(lb, req); err != nil {
 			return 0, nil, err
 		}
-		return c.actionResponse(c.newAction("add_service", ref(lb), locking()))
+		return c.actionResponse(c.newAction("add_service", ref(lb)))
 	})
 	h("POST /v1/load_balancers/{id}/actions/update_service", func(c *reqCtx) (int, any, *APIError) {
 		lb, err := getUnlocked(c)
@@ -473,7 +473,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 					return 0, nil, err
 				}
 				lb.Services[i] = svc
-				return c.actionResponse(c.newAction("update_service", ref(lb), locking()))
+				return c.actionResponse(c.newAction("update_service", ref(lb)))
 			}
 		}
 		return 0, nil, errInvalid("listen_port", "service not found")
@@ -490,7 +490,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 		for i := range lb.Services {
 			if lb.Services[i].ListenPort == req.ListenPort {
 				lb.Services = append(lb.Services[:i], lb.Services[i+1:]...)
-				return c.actionResponse(c.newAction("delete_service", ref(lb), locking()))
+				return c.actionResponse(c.newAction("delete_service", ref(lb)))
 			}
 		}
 		return 0, nil, errInvalid("listen_port", "service not found")
@@ -507,7 +507,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 		if err := c.addTarget(lb, req); err != nil {
 			return 0, nil, err
 		}
-		return c.actionResponse(c.newAction("add_target", ref(lb), locking()))
+		return c.actionResponse(c.newAction("add_target", ref(lb)))
 	})
 	h("POST /v1/load_balancers/{id}/actions/remove_target", func(c *reqCtx) (int, any, *APIError) {
 		lb, err := getUnlocked(c)
@@ -532,7 +532,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 			}
 			if match {
 				lb.Targets = append(lb.Targets[:i], lb.Targets[i+1:]...)
-				return c.actionResponse(c.newAction("remove_target", ref(lb), locking()))
+				return c.actionResponse(c.newAction("remove_target", ref(lb)))
 			}
 		}
 		return 0, nil, errInvalid("target", "target not found")
@@ -550,7 +550,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 			return 0, nil, errInvalid("type", "must be round_robin or least_connections")
 		}
 		lb.Algorithm = req.Type
-		return c.actionResponse(c.newAction("change_algorithm", ref(lb), locking()))
+		return c.actionResponse(c.newAction("change_algorithm", ref(lb)))
 	})
 	h("POST /v1/load_balancers/{id}/actions/change_type", func(c *reqCtx) (int, any, *APIError) {
 		lb, err := getUnlocked(c)
@@ -617,7 +617,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 			return 0, nil, err
 		}
 		lb.PublicEnabled = true
-		return c.actionResponse(c.newAction("enable_public_interface", ref(lb), locking()))
+		return c.actionResponse(c.newAction("enable_public_interface", ref(lb)))
 	})
 	h("POST /v1/load_balancers/{id}/actions/disable_public_interface", func(c *reqCtx) (int, any, *APIError) {
 		lb, err := getUnlocked(c)
@@ -633,7 +633,7 @@ func registerLoadBalancers(h func(string, apiHandler)) {
 			}
 		}
 		lb.PublicEnabled = false
-		return c.actionResponse(c.newAction("disable_public_interface", ref(lb), locking()))
+		return c.actionResponse(c.newAction("disable_public_interface", ref(lb)))
 	})
 	h("POST /v1/load_balancers/{id}/actions/change_protection", func(c *reqCtx) (int, any, *APIError) {
 		lb, err := get(c)

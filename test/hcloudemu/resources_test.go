@@ -267,9 +267,14 @@ func TestLoadBalancers(t *testing.T) {
 	}))
 	e.wait(res.Action)
 	lb := res.LoadBalancer
-	a := must[*hcloud.Action](t)(c.LoadBalancer.AddLabelSelectorTarget(ctx, lb, hcloud.LoadBalancerAddLabelSelectorTargetOpts{Selector: "lb=yes"}))
-	_, _, err := c.LoadBalancer.AddIPTarget(ctx, lb, hcloud.LoadBalancerAddIPTargetOpts{IP: net.ParseIP("203.0.113.5")})
+	e.wait(must[*hcloud.Action](t)(c.LoadBalancer.AddLabelSelectorTarget(ctx, lb, hcloud.LoadBalancerAddLabelSelectorTargetOpts{Selector: "lb=yes"})))
+	// A type change locks the load balancer (speed 10: 300 ms).
+	slow, fast := 10.0, 1000.0
+	_ = e.emu.Configure(AdminConfig{Speed: &slow})
+	a := must[*hcloud.Action](t)(c.LoadBalancer.ChangeType(ctx, lb, hcloud.LoadBalancerChangeTypeOpts{LoadBalancerType: &hcloud.LoadBalancerType{Name: "lb11"}}))
+	_, _, err := c.LoadBalancer.AttachToNetwork(ctx, lb, hcloud.LoadBalancerAttachToNetworkOpts{Network: nw})
 	wantCode(t, err, hcloud.ErrorCodeLocked)
+	_ = e.emu.Configure(AdminConfig{Speed: &fast})
 	e.wait(a)
 	e.wait(must[*hcloud.Action](t)(c.LoadBalancer.AddIPTarget(ctx, lb, hcloud.LoadBalancerAddIPTargetOpts{IP: net.ParseIP("203.0.113.5")})))
 	_, _, err = c.LoadBalancer.AddServerTarget(ctx, lb, hcloud.LoadBalancerAddServerTargetOpts{Server: s1})
