@@ -67,9 +67,18 @@ func (h *recordingHook) add(kind string, s ServerInfo) {
 	}
 }
 
-func (h *recordingHook) ServerPowerOn(_ context.Context, s ServerInfo) error  { h.add("on", s); return nil }
-func (h *recordingHook) ServerPowerOff(_ context.Context, s ServerInfo) error { h.add("off", s); return nil }
-func (h *recordingHook) ServerDelete(_ context.Context, s ServerInfo) error   { h.add("delete", s); return nil }
+func (h *recordingHook) ServerPowerOn(_ context.Context, s ServerInfo) error {
+	h.add("on", s)
+	return nil
+}
+func (h *recordingHook) ServerPowerOff(_ context.Context, s ServerInfo) error {
+	h.add("off", s)
+	return nil
+}
+func (h *recordingHook) ServerDelete(_ context.Context, s ServerInfo) error {
+	h.add("delete", s)
+	return nil
+}
 
 func (h *recordingHook) snapshot() []string {
 	h.mu.Lock()

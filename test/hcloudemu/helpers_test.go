@@ -25,7 +25,7 @@ const (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	emu   *Emulator
 	srv   *httptest.Server
 	admin *httptest.Server
@@ -38,7 +38,9 @@ func withSpeed(s float64) envOpt   { return func(c *Config) { c.Speed = s } }
 func withStateDir(d string) envOpt { return func(c *Config) { c.StateDir = d } }
 func withHook(h PowerHook) envOpt  { return func(c *Config) { c.Hook = h } }
 
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t *testing.T, opts ...envOpt) *env { return newEnvTB(t, opts...) }
+
+func newEnvTB(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	cfg := Config{Speed: 1000, Tokens: []Token{
 		{Project: "a", Token: tokA}, {Project: "a", Token: tokARO, ReadOnly: true}, {Project: "b", Token: tokB},
