@@ -2,6 +2,7 @@ package acctest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -23,7 +24,7 @@ const Token = "acceptancetestsacceptancetestsacceptancetestsacceptancetests0000"
 // Env is a Hetzner Cloud emulator, optionally with the k3s boot simulation,
 // serving on loopback for one test.
 type Env struct {
-	t        *testing.T
+	t        testing.TB
 	Emulator *hcloudemu.Emulator
 	Sandbox  *sandbox.Sandbox
 	// Endpoint is the /v1 URL for hcloud_endpoint / HCLOUD_ENDPOINT.
@@ -46,7 +47,7 @@ var poolSeq = 10
 
 // Start brings up the environment and sets HCLOUD_ENDPOINT and HCLOUD_TOKEN
 // for the test, so provider blocks need no settings.
-func Start(t *testing.T, o Options) *Env {
+func Start(t testing.TB, o Options) *Env {
 	t.Helper()
 	if o.Speed == 0 {
 		o.Speed = 20
@@ -89,6 +90,15 @@ func Start(t *testing.T, o Options) *Env {
 		t.Fatal(err)
 	}
 	e.Emulator = em
+	if o.K3s {
+		// Load balancers listen on their IPs and forward to their targets,
+		// and joining nodes may name one in their server URL.
+		lbs := &sandbox.EmulatorLoadBalancers{Emu: em, Logf: cfg.Logf}
+		e.Sandbox.SetLoadBalancers(lbs)
+		ctx, cancel := context.WithCancel(context.Background())
+		go lbs.Forward(ctx, 200*time.Millisecond)
+		t.Cleanup(cancel)
+	}
 	api := httptest.NewServer(em.Handler())
 	e.admin = httptest.NewServer(em.AdminHandler())
 	t.Cleanup(func() {
@@ -170,8 +180,23 @@ func (e *Env) Leftovers() []string {
 }
 
 // CheckNoLeaks fails when anything is left in the project.
-func (e *Env) CheckNoLeaks() error {
-	if left := e.Leftovers(); len(left) > 0 {
+func (e *Env) CheckNoLeaks() error { return e.CheckNoLeaksExcept() }
+
+// CheckNoLeaksExcept ignores the kinds a test created itself outside Terraform.
+func (e *Env) CheckNoLeaksExcept(kinds ...string) error {
+	var left []string
+	for _, l := range e.Leftovers() {
+		keep := true
+		for _, k := range kinds {
+			if strings.HasSuffix(l, " "+k) {
+				keep = false
+			}
+		}
+		if keep {
+			left = append(left, l)
+		}
+	}
+	if len(left) > 0 {
 		return fmt.Errorf("resources left in the emulator: %s", strings.Join(left, ", "))
 	}
 	return nil
