@@ -3,6 +3,7 @@ package acctest
 import (
 	"bytes"
 	"context"
+	"os"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -49,6 +50,9 @@ var poolSeq = 10
 // for the test, so provider blocks need no settings.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("Acceptance tests skipped unless env 'TF_ACC' set")
+	}
 	if o.Speed == 0 {
 		o.Speed = 20
 	}
