@@ -3,12 +3,12 @@ package acctest
 import (
 	"bytes"
 	"context"
-	"os"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
