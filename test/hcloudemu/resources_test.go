@@ -10,6 +10,21 @@ import (
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 )
 
+// TestNetworkLockedWhileActionRuns runs at real speed so the add_subnet action
+// is still running (one second) when the next write arrives.
+func TestNetworkLockedWhileActionRuns(t *testing.T) {
+	e := newEnv(t, withSpeed(1))
+	c := e.c
+	nw := must[*hcloud.Network](t)(c.Network.Create(ctx, hcloud.NetworkCreateOpts{Name: "n", IPRange: mustCIDR("10.0.0.0/16")}))
+	a := must[*hcloud.Action](t)(c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
+		Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: mustCIDR("10.0.1.0/24")}}))
+	if a.Status != hcloud.ActionStatusRunning {
+		t.Fatalf("add_subnet action %s, want running", a.Status)
+	}
+	_, _, err := c.Network.AddRoute(ctx, nw, hcloud.NetworkAddRouteOpts{Route: hcloud.NetworkRoute{Destination: mustCIDR("10.100.0.0/24"), Gateway: net.ParseIP("10.0.1.1")}})
+	wantCode(t, err, hcloud.ErrorCodeLocked)
+}
+
 func TestNetworks(t *testing.T) {
 	e := newEnv(t)
 	c := e.c
@@ -17,17 +32,12 @@ func TestNetworks(t *testing.T) {
 		Labels: map[string]string{"env": "test"}}))
 	a := must[*hcloud.Action](t)(c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
 		Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: mustCIDR("10.0.1.0/24")}}))
-	// A running network action locks the network.
-	_, _, err := c.Network.AddRoute(ctx, nw, hcloud.NetworkAddRouteOpts{Route: hcloud.NetworkRoute{Destination: mustCIDR("10.100.0.0/24"), Gateway: net.ParseIP("10.0.1.1")}})
-	if err != nil && !hcloud.IsError(err, hcloud.ErrorCodeLocked) {
-		t.Fatalf("add_route while locked: %v", err)
-	}
 	e.wait(a)
 	// Subnet without ip_range gets the next free /24.
 	a = must[*hcloud.Action](t)(c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
 		Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral}}))
 	e.wait(a)
-	_, _, err = c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
+	_, _, err := c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
 		Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: mustCIDR("10.0.1.0/25")}})
 	wantCode(t, err, hcloud.ErrorCodeInvalidInput) // overlap
 	a = must[*hcloud.Action](t)(c.Network.AddRoute(ctx, nw, hcloud.NetworkAddRouteOpts{Route: hcloud.NetworkRoute{Destination: mustCIDR("10.100.0.0/24"), Gateway: net.ParseIP("10.0.1.10")}}))
