@@ -50,10 +50,9 @@ func (r *EmulatorLoadBalancers) loadBalancers() map[string][]lbView {
 				if !ok {
 					return
 				}
+				// Only public IPv4s are bound on this machine (loopback);
+				// a private-IP target (use_private_ip) is reached there.
 				addr := s.PublicNet.IPv4.IP
-				if t.UsePrivateIP && len(s.PrivateNet) > 0 {
-					addr = s.PrivateNet[0].IP
-				}
 				v.targets = append(v.targets, lbTarget{id: s.ID, addr: addr, running: s.Status == "running"})
 			}
 			for _, t := range lb.Targets {
@@ -123,10 +122,17 @@ func (r *EmulatorLoadBalancers) sync() {
 				continue
 			}
 			for _, p := range v.ports {
+				// Like Hetzner's TCP health check: only running targets
+				// that accept a connection on the destination port get
+				// traffic.
 				var targets []string
 				for _, t := range v.targets {
-					if t.running && t.addr != "" {
-						targets = append(targets, net.JoinHostPort(t.addr, strconv.Itoa(p[1])))
+					if !t.running || t.addr == "" {
+						continue
+					}
+					dst := net.JoinHostPort(t.addr, strconv.Itoa(p[1]))
+					if healthy(dst) {
+						targets = append(targets, dst)
 					}
 				}
 				want[net.JoinHostPort(v.ip, strconv.Itoa(p[0]))] = targets
@@ -160,6 +166,16 @@ func (r *EmulatorLoadBalancers) sync() {
 		}
 		f.set(targets)
 	}
+}
+
+// healthy is the TCP health check: the target accepts a connection.
+func healthy(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func (r *EmulatorLoadBalancers) closeAll() {
