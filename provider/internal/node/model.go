@@ -80,6 +80,23 @@ type nodeModel struct {
 	Kubeconfig types.String
 }
 
+// settled is a copy for a state saved before the create has finished: every
+// computed value still unknown becomes null (Terraform rejects unknown values
+// in state after an apply, even a failed one).
+func (m *nodeModel) settled() *nodeModel {
+	c := *m
+	for _, v := range []*types.String{&c.NodeName, &c.PrivateIP, &c.ConfigHash, &c.IPv4Address, &c.IPv6Address, &c.Status,
+		&c.AdminCert, &c.AdminKey} {
+		if v.IsUnknown() {
+			*v = types.StringNull()
+		}
+	}
+	if c.role == k3s.RoleServer && c.Kubeconfig.IsUnknown() {
+		c.Kubeconfig = types.StringNull()
+	}
+	return &c
+}
+
 type getter interface {
 	Get(context.Context, any) diag.Diagnostics
 }

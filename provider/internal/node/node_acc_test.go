@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -383,6 +384,51 @@ resource "platform_k3s_agent" "orphan" {
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},
+		},
+	})
+}
+
+// A failure after the server exists (here: its private IP is taken by a load
+// balancer) leaves the server in state as tainted with no unknown values, and
+// destroy removes it.
+func TestAccNetworkAttachFailureIsTaintedAndDestroyable(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{Speed: 50})
+	ctx := context.Background()
+	c := hc(env)
+	_, rng, _ := net.ParseCIDR("10.0.0.0/16")
+	_, sub, _ := net.ParseCIDR("10.0.1.0/24")
+	nw, _, err := c.Network.Create(ctx, hcloud.NetworkCreateOpts{Name: "taken", IPRange: rng,
+		Subnets: []hcloud.NetworkSubnet{{Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: sub}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _, err := c.LoadBalancer.Create(ctx, hcloud.LoadBalancerCreateOpts{Name: "holds-dot-2", Network: nw,
+		LoadBalancerType: &hcloud.LoadBalancerType{Name: "lb11"}, Location: &hcloud.Location{Name: "fsn1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Action.WaitFor(ctx, lb.Action); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(clusterHCL, "taken", k3sVersion) + fmt.Sprintf(`
+resource "platform_k3s_server" "s1" {
+  name           = "taken-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  network_id     = %d
+  private_ip     = "10.0.1.2"
+}
+`, nw.ID)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaksExcept("networks", "load_balancers") },
+		Steps: []resource.TestStep{
+			{Config: cfg, ExpectError: regexp.MustCompile(`(?s)Attaching the server to its network failed.*ip_not_available`)},
+			{Config: cfg, PlanOnly: true, ExpectNonEmptyPlan: true},
 		},
 	})
 }

@@ -303,7 +303,7 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 	fillComputed(m, srv)
 	// From here on the server exists: save it, so any later failure leaves a
 	// tainted resource in state (destroyed on the next apply), never an orphan.
-	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
+	resp.Diagnostics.Append(store(ctx, &resp.State, m.settled())...)
 
 	if err := hcloudx.WaitActions(ctx, client, actions...); err != nil {
 		resp.Diagnostics.AddError("Server creation did not finish", err.Error())
@@ -336,7 +336,7 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if r.role == k3s.RoleServer {
 		resp.Diagnostics.Append(r.issueServerKubeconfig(m)...)
 	}
-	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
+	resp.Diagnostics.Append(store(ctx, &resp.State, m.settled())...)
 	if resp.Diagnostics.HasError() || !m.WaitForReady.ValueBool() {
 		return
 	}
