@@ -1,6 +1,10 @@
 // Command validate checks the GitOps tree offline; see package validator.
 //
-//	go run . -root ../.. [-cache ../../.cache/validate] [-extra flux/x]...
+//	go run . -root ../.. [-cache ../../.cache/validate] [-extra flux/x]... [-render DIR]
+//
+// With -render it also writes every environment's rendered objects and the
+// CRDs they need to DIR (layout: validator.WriteRender), for the server-side
+// dry-run against a real kube-apiserver (test/gitops).
 package main
 
 import (
@@ -24,6 +28,7 @@ func main() {
 	cache := flag.String("cache", "", "CRD schema cache (default <root>/.cache/validate)")
 	var extra list
 	flag.Var(&extra, "extra", "further kustomize folder to build and check (repeatable), e.g. a component that is switched off")
+	render := flag.String("render", "", "also write each environment's rendered objects (clusters/<name>.yaml, extra/*.yaml) and the CRDs they need (crds.yaml) to this folder")
 	flag.Parse()
 	if *cache == "" {
 		*cache = filepath.Join(*root, ".cache", "validate")
@@ -44,6 +49,18 @@ func main() {
 	}
 	for _, f := range rep.Findings {
 		fmt.Println("ERROR", f)
+	}
+	if *render != "" {
+		sum, err := validator.WriteRender(*render, rep, validator.DefaultCRDSources)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "validate: render:", err)
+			os.Exit(2)
+		}
+		n := 0
+		for _, c := range sum.Environments {
+			n += c
+		}
+		fmt.Printf("rendered %d objects of %d environments and %d CRDs to %s\n", n, len(sum.Environments), sum.CRDs, *render)
 	}
 	fmt.Printf("%d objects in %d clusters, %d problems, %s\n", total, len(rep.Clusters), len(rep.Findings), time.Since(start).Round(10*time.Millisecond))
 	if len(rep.Findings) > 0 || len(rep.Warnings) > 0 {

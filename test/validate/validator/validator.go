@@ -2,7 +2,9 @@
 // Kustomization reachable from flux/clusters/* with the kustomize library (as
 // kustomize-controller would), then checks each object strictly against the
 // Kubernetes Go types or its CRD schema (including CEL rules), and against the
-// repository's policies.
+// repository's policies. WriteRender writes what was built, per environment,
+// with the CRDs it needs, for the server-side dry-run against a real
+// kube-apiserver (test/gitops).
 package validator
 
 import (
@@ -46,6 +48,10 @@ type ClusterReport struct {
 	Name           string
 	Kustomizations int // Flux Kustomizations, the entry included
 	Objects        int
+	// Rendered is what lands in the cluster, in apply order: the FluxInstance
+	// file (applied by Terraform, not counted in Objects), then every object of
+	// every Flux path reachable from the entry, as built.
+	Rendered []Object
 }
 
 // Report is the outcome of Run.
@@ -53,6 +59,8 @@ type Report struct {
 	Findings []Finding
 	Clusters []ClusterReport
 	Warnings []string
+	// Extra holds the built objects of each Options.Extra folder that builds.
+	Extra map[string][]Object
 }
 
 type pathResult struct {
@@ -79,7 +87,7 @@ func Run(opts Options) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{opts: opts, schemas: schemas, paths: map[string]*pathResult{}, checked: map[string]bool{}, policies: map[string]string{}}
-	rep := &Report{Warnings: schemas.Warnings}
+	rep := &Report{Warnings: schemas.Warnings, Extra: map[string][]Object{}}
 
 	entries, _ := filepath.Glob(filepath.Join(opts.Root, "flux", "clusters", "*"))
 	sort.Strings(entries)
@@ -99,6 +107,7 @@ func Run(opts Options) (*Report, error) {
 			continue
 		}
 		r.checkPath(x, res.objs)
+		rep.Extra[x] = res.objs
 	}
 	r.markers()
 
@@ -157,6 +166,7 @@ func (r *runner) cluster(name string) ClusterReport {
 	if objs, err := readObjects(r.opts.Root, fiFile); err == nil {
 		for _, o := range objs {
 			r.add(r.checkObject(o)...)
+			rep.Rendered = append(rep.Rendered, o)
 			if o.Kind() != "FluxInstance" {
 				continue
 			}
@@ -223,6 +233,7 @@ func (r *runner) cluster(name string) ClusterReport {
 	}
 	rep.Kustomizations = len(all)
 	rep.Objects = len(objects)
+	rep.Rendered = append(rep.Rendered, objects...)
 
 	// dependsOn targets must exist in the same cluster.
 	have := map[string]bool{}
