@@ -28,9 +28,8 @@ locals {
 }
 
 resource "platform_flux_instance" "this" {
-  kubeconfig = var.kubeconfig
-  # The release picks the download URL; a local manifest decides by itself.
-  operator_version       = var.operator_manifest_path == null ? var.operator_version : null
+  kubeconfig             = var.kubeconfig
+  operator_version       = var.operator_version
   operator_manifest_path = var.operator_manifest_path
 
   distribution = {

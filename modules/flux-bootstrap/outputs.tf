@@ -29,8 +29,8 @@ output "components" {
 }
 
 output "operator_version" {
-  description = "Flux Operator release requested (with `operator_manifest_path` the local manifest decides)."
-  value       = var.operator_version
+  description = "Flux Operator release whose manifest is downloaded (with `operator_manifest_path` the local manifest decides)."
+  value       = platform_flux_instance.this.operator_version
 }
 
 output "operator_manifest_sha256" {

@@ -64,19 +64,18 @@ variable "git_token" {
 }
 
 variable "operator_version" {
-  description = "Flux Operator release (`vX.Y.Z`)."
+  description = "Flux Operator release (`vX.Y.Z`) whose install manifest is downloaded; null takes the provider's default (v0.59.0). Leave it null with `operator_manifest_path`: the local manifest decides the version."
   type        = string
-  default     = "v0.59.0"
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+$", var.operator_version))
+    condition     = var.operator_version == null || can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+$", coalesce(var.operator_version, "x")))
     error_message = "The operator_version must be a release tag such as v0.59.0."
   }
 }
 
 variable "operator_manifest_path" {
-  description = "Local copy of the operator's install.yaml (air-gapped installs and the sandbox: `go run ./test/cmd/flux-operator-manifest` writes one). Null downloads the release asset of `operator_version`."
+  description = "Local copy of the operator's install.yaml (air-gapped installs and the sandbox: `go run ./test/cmd/flux-operator-manifest` writes one). Null downloads the release asset of `operator_version`. Set only one of the two."
   type        = string
   default     = null
 }

@@ -56,8 +56,8 @@ run "defaults" {
     error_message = "The default components must include image automation."
   }
   assert {
-    condition     = platform_flux_instance.this.wait == true && platform_flux_instance.this.operator_version == "v0.59.0"
-    error_message = "By default the module waits and installs operator v0.59.0."
+    condition     = platform_flux_instance.this.wait == true && platform_flux_instance.this.operator_manifest_path == null
+    error_message = "By default the module waits and downloads the operator release."
   }
   assert {
     condition     = platform_flux_instance.this.distribution.version == "2.9.x" && platform_flux_instance.this.cluster.network_policy == true
@@ -179,6 +179,19 @@ run "sandbox_style" {
   assert {
     condition     = platform_flux_instance.this.timeouts.create == "3m" && platform_flux_instance.this.timeouts.delete == "5m"
     error_message = "Timeouts must merge with the defaults."
+  }
+}
+
+run "pinned_operator_release" {
+  command = plan
+
+  variables {
+    operator_version = "v0.58.1"
+  }
+
+  assert {
+    condition     = platform_flux_instance.this.operator_version == "v0.58.1"
+    error_message = "The operator release must be passed on."
   }
 }
 
