@@ -1,0 +1,37 @@
+# The sandbox: the same modules as the Hetzner environments, against the
+# local Hetzner emulator and k3s boot simulation (docs/sandbox.md). Nodes
+# register and turn Ready, but no kubelet runs pods, so the FluxInstance is
+# applied without waiting for Ready.
+module "cluster" {
+  source = "../../modules/hcloud-k3s-cluster"
+
+  name         = var.cluster_name
+  k3s_version  = var.k3s_version
+  location     = "fsn1"
+  network_zone = "eu-central"
+  server_type  = "cx22"
+  server_count = var.server_count
+
+  agent_pools = {
+    workers = {
+      server_type = "cx22"
+      count       = var.agent_count
+    }
+  }
+
+  load_balancer = { enabled = false }
+  labels        = { environment = "sandbox" }
+  timeouts      = { create = "5m", delete = "5m" }
+}
+
+module "flux" {
+  source = "../../modules/flux-bootstrap"
+
+  kubeconfig             = module.cluster.kubeconfig
+  cluster_name           = "sandbox"
+  cluster_path           = var.flux_cluster_path
+  operator_manifest_path = var.operator_manifest_path
+  cluster_size           = "small"
+  wait                   = false
+  timeouts               = { create = "3m", update = "3m", delete = "3m" }
+}
