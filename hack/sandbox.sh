@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # sandbox.sh up|down|status: the local sandbox (Hetzner emulator + k3s boot
-# simulation, test/sandbox/cmd/sandbox) as a background service. Everything
-# lives under .cache/sandbox (git-ignored): pid file, log, API token, state
-# (emulator + etcd data), cluster PKI and the admin kubeconfig.
+# simulation, test/sandbox/cmd/sandbox) as a background service, and the
+# environments/sandbox Terraform root applied against it. Everything lives
+# under .cache/sandbox (git-ignored): pid file, log, API token, state
+# (emulator + etcd data), Terraform state and data dir, the admin kubeconfig.
 #
-#   up      build kube-apiserver/etcd if needed, start the service, create a
-#           one-server k3s cluster through the Hetzner API, wait for its Node
-#           Ready, write .cache/sandbox/kubeconfig and show the nodes
-#   down    stop the service and its control planes by PID (SIGTERM, then
-#           SIGKILL) and remove .cache/sandbox (--keep or
-#           PLATFORM_SANDBOX_KEEP=1 keeps the state for the next `up`)
+#   up      build kube-apiserver/etcd if needed, start the service (or reuse
+#           the running one), write the Flux Operator manifest
+#           (.cache/flux-operator/<version>/install.yaml), terraform apply
+#           environments/sandbox (one server + one agent, Flux without
+#           waiting), write .cache/sandbox/kubeconfig (0600), wait for the
+#           nodes Ready and show them and the FluxInstance
+#   down    terraform destroy (when there is state and the service runs),
+#           then stop the service and its control planes by PID (SIGTERM,
+#           then SIGKILL) and remove .cache/sandbox (--keep or
+#           PLATFORM_SANDBOX_KEEP=1 skips the destroy and keeps everything
+#           for the next `up`)
 #   status  running or not, endpoints, clusters, kubeconfig path
 #
 # Environment: PLATFORM_SANDBOX_LISTEN (default 127.0.0.1:8480),
 # PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481), PLATFORM_SANDBOX_SPEED (10),
 # PLATFORM_SANDBOX_IPV4_POOL (127.0.0.0/8: servers get 127.0.1.1 upward),
 # PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (prebuilt kube-apiserver + etcd:
-# no build).
+# no build), PLATFORM_FLUX_OPERATOR_VERSION (v0.59.0).
 source "$(dirname "$0")/lib.sh"
 dir="$CACHE/sandbox"
 pidfile="$dir/sandbox.pid"
@@ -26,6 +32,8 @@ listen="${PLATFORM_SANDBOX_LISTEN:-127.0.0.1:8480}"
 admin_listen="${PLATFORM_SANDBOX_ADMIN_LISTEN:-127.0.0.1:8481}"
 speed="${PLATFORM_SANDBOX_SPEED:-10}"
 pool="${PLATFORM_SANDBOX_IPV4_POOL:-127.0.0.0/8}"
+operator_version="${PLATFORM_FLUX_OPERATOR_VERSION:-v0.59.0}"
+tfroot="$ROOT/environments/sandbox"
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 
 # pid of the running sandbox, or nothing (a stale pid file, or a pid now
@@ -66,7 +74,7 @@ up() {
     if [ -n "$d" ] && [ -x "$d/kube-apiserver" ] && [ -x "$d/etcd" ]; then kube=$d && break; fi
   done
   [ -n "$kube" ] || kube=$(bash "$ROOT/test/tools/kube/build.sh" | tail -n1)
-  go build -C "$ROOT" -o "$bindir/" ./test/sandbox/cmd/sandbox ./test/sandbox/cmd/sandbox-up
+  go build -C "$ROOT" -o "$bindir/" ./test/sandbox/cmd/sandbox ./test/sandbox/cmd/sandbox-up ./test/cmd/flux-operator-manifest
   if [ ! -s "$dir/token" ]; then
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token")
   fi
@@ -90,17 +98,80 @@ up() {
     [ -f "$dir/state/endpoints.json" ] || die "sandbox: no endpoints after 10s (log: $log)"
     say "sandbox: started (pid $pid), Hetzner API http://$listen/v1, log $log"
   fi
-  HCLOUD_TOKEN=$(cat "$dir/token") "$bindir/sandbox-up" --endpoint "http://$listen/v1" --dir "$dir"
+  local manifest
+  manifest=$("$bindir/flux-operator-manifest" -version "$operator_version" -cache "$CACHE")
+  "$ROOT/hack/tf-mirror.sh" >"$dir/tf-mirror.log" || { cat "$dir/tf-mirror.log" >&2; die "sandbox: tf-mirror failed"; }
+  tf_init
+  say "sandbox: terraform apply environments/sandbox (log: $dir/terraform.log)"
+  tf_run apply "$manifest" || die "sandbox: terraform apply failed (log: $dir/terraform.log; retry: go tool task up)"
+  (umask 077 && terraform -chdir="$tfroot" output -raw kubeconfig >"$dir/kubeconfig.tmp")
+  mv "$dir/kubeconfig.tmp" "$dir/kubeconfig"
+  chmod 600 "$dir/kubeconfig"
+  local nodes
+  nodes=$(terraform -chdir="$tfroot" output -json node_names | tr -d '[]" \n')
+  "$bindir/sandbox-up" --kubeconfig "$dir/kubeconfig" --nodes "$nodes"
   say "sandbox: up in $(($(date +%s) - start))s"
   say ""
   say "  export KUBECONFIG=$dir/kubeconfig"
-  say "  export HCLOUD_ENDPOINT=http://$listen/v1 HCLOUD_TOKEN=\$(cat $dir/token)"
-  say "  go tool task status | go tool task down"
+  say "  kubectl get nodes -o wide; kubectl -n flux-system get fluxinstance flux"
+  say "  export HCLOUD_ENDPOINT=http://$listen/v1 HCLOUD_TOKEN=\$(cat $dir/token)   # hcloud CLI / Terraform by hand"
+  say "  go tool task plan ENV=sandbox | go tool task status | go tool task down"
+}
+
+# tf_init: terraform init of environments/sandbox with its data dir and state
+# inside the sandbox folder (so `down` removes them and another
+# PLATFORM_CACHE gets its own).
+# tf_run apply|destroy MANIFEST: terraform against the running sandbox; the
+# full output goes to terraform.log, progress lines to the terminal.
+tf_run() {
+  local rc
+  set +e
+  TF_VAR_hcloud_token=$(cat "$dir/token") terraform -chdir="$tfroot" "$1" -input=false -auto-approve -no-color \
+    -var-file=sandbox.tfvars -var "hcloud_endpoint=http://$listen/v1" -var "operator_manifest_path=$2" 2>&1 |
+    tee "$dir/terraform.log" |
+    grep --line-buffered -E '^(Apply complete|Destroy complete|No changes)|(Creation|Modifications|Destruction) complete after'
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    grep -A 12 '^Error' "$dir/terraform.log" >&2 || tail -n 30 "$dir/terraform.log" >&2
+  fi
+  return "$rc"
+}
+
+tf_init() {
+  export TF_DATA_DIR="$dir/terraform"
+  local out
+  # The in-repo provider is rebuilt into the mirror, so hashes a lock file
+  # recorded go stale; lock files are not committed (docs/air-gapped.md).
+  rm -f "$tfroot/.terraform.lock.hcl"
+  if ! out=$(terraform -chdir="$tfroot" init -input=false -no-color -reconfigure \
+    -backend-config="path=$dir/terraform.tfstate" 2>&1); then
+    say "$out" | tail -n 20 >&2
+    die "sandbox: terraform init failed in environments/sandbox"
+  fi
 }
 
 down() {
   local keep=${PLATFORM_SANDBOX_KEEP:-0} pid kids k
   [ "${1:-}" = "--keep" ] && keep=1
+  if [ "$keep" != 1 ] && [ -s "$dir/terraform.tfstate" ]; then
+    if live_pid >/dev/null && [ -s "$dir/token" ]; then
+      local manifest start
+      start=$(date +%s)
+      # The root needs an existing manifest file even to destroy.
+      manifest=$("$bindir/flux-operator-manifest" -version "$operator_version" -cache "$CACHE" 2>/dev/null) ||
+        manifest=/dev/null
+      tf_init
+      say "sandbox: terraform destroy environments/sandbox (log: $dir/terraform.log)"
+      if tf_run destroy "$manifest"; then
+        say "sandbox: destroyed in $(($(date +%s) - start))s"
+      else
+        say "sandbox: terraform destroy failed; stopping the sandbox anyway (its state goes with it)"
+      fi
+    else
+      say "sandbox: not running, skipping terraform destroy (the emulator state is removed with it)"
+    fi
+  fi
   if pid=$(live_pid); then
     kids=$(children_of "$pid")
     stop_pid "$pid" 60
