@@ -557,6 +557,12 @@ func (r *nodeResource) drainNode(ctx context.Context, m *nodeModel) (diags diag.
 		return diags
 	}
 	if err := kube.DeleteNode(ctx, kc, name); err != nil {
+		if unreachable(err) {
+			// The control plane went away meanwhile (its servers are being
+			// destroyed in the same apply): nothing is left to clean up.
+			diags.AddWarning("Skipping the Node deletion", fmt.Sprintf("The Kubernetes API stopped answering (%v); deleting the server of node %s.", err, name))
+			return diags
+		}
 		diags.AddError("Deleting the Node failed", err.Error())
 	}
 	return diags
