@@ -1,0 +1,253 @@
+locals {
+  # Network zone of each Hetzner location (a location not listed here is
+  # accepted as it is).
+  location_zones = {
+    fsn1 = "eu-central"
+    nbg1 = "eu-central"
+    hel1 = "eu-central"
+    ash  = "us-east"
+    hil  = "us-west"
+    sin  = "ap-southeast"
+  }
+
+  # Hetzner labels: the module's keys win over var.labels (whose validation
+  # refuses them anyway), so the load balancer's selector always matches.
+  base_labels          = merge(var.labels, { cluster = var.name, "managed-by" = "terraform" })
+  control_plane_labels = merge(local.base_labels, { role = "control-plane" })
+  control_plane_select = "cluster=${var.name},role=control-plane"
+
+  # Control-plane servers take the subnet's 2nd address upward; the API load
+  # balancer its last usable address (the broadcast address is reserved).
+  server_names       = [for i in range(var.server_count) : format("%s-cp-%d", var.name, i + 1)]
+  server_private_ips = [for i in range(var.server_count) : cidrhost(var.subnet_cidr, i + 2)]
+  lb_private_ip      = cidrhost(var.subnet_cidr, -2)
+
+  # Joining servers and agents reach the API through the load balancer when
+  # there is one, otherwise through the first server.
+  join_host = var.load_balancer.enabled ? local.lb_private_ip : local.server_private_ips[0]
+  join_url  = "https://${local.join_host}:6443"
+
+  # The API server certificate also names the load balancer's public and
+  # private addresses.
+  tls_san = concat(
+    var.load_balancer.enabled ? [hcloud_load_balancer.api[0].ipv4, local.lb_private_ip] : [],
+    var.tls_san,
+  )
+
+  # One entry per agent, keyed "<pool>-<n>" (n from 1): removing the last
+  # agent of a pool leaves the others untouched.
+  agent_list = flatten([
+    for pool in sort(keys(var.agent_pools)) : [
+      for i in range(var.agent_pools[pool].count) : {
+        key         = format("%s-%d", pool, i + 1)
+        pool        = pool
+        server_type = var.agent_pools[pool].server_type
+        location    = coalesce(var.agent_pools[pool].location, var.location)
+        labels      = var.agent_pools[pool].labels
+        taints      = var.agent_pools[pool].taints
+      }
+    ]
+  ])
+  agents      = { for a in local.agent_list : a.key => a }
+  agent_names = [for a in local.agent_list : format("%s-%s", var.name, a.key)]
+
+  # By ID: Hetzner's server create takes SSH key IDs.
+  ssh_keys = var.ssh_public_key == null ? null : [hcloud_ssh_key.this[0].id]
+
+  api_host = var.load_balancer.enabled ? hcloud_load_balancer.api[0].ipv4 : platform_k3s_server.first.ipv4_address
+  # With a load balancer the cluster resource renders the kubeconfig for it;
+  # without one the first server's kubeconfig points at that server.
+  kubeconfig = var.load_balancer.enabled ? platform_k3s_cluster.this.kubeconfig : platform_k3s_server.first.kubeconfig
+}
+
+# ---------------------------------------------------------------- network
+
+resource "hcloud_network" "this" {
+  name     = "${var.name}-network"
+  ip_range = var.network_cidr
+  labels   = local.base_labels
+}
+
+resource "hcloud_network_subnet" "nodes" {
+  network_id   = hcloud_network.this.id
+  type         = "cloud"
+  network_zone = var.network_zone
+  ip_range     = var.subnet_cidr
+}
+
+# Hetzner firewalls filter the public interfaces only: traffic between the
+# nodes on the private network (etcd, kubelet, flannel) is not affected.
+resource "hcloud_firewall" "this" {
+  name   = "${var.name}-nodes"
+  labels = local.base_labels
+
+  rule {
+    description = "ICMP (ping, path MTU discovery)"
+    direction   = "in"
+    protocol    = "icmp"
+    source_ips  = ["0.0.0.0/0", "::/0"]
+  }
+
+  rule {
+    description = "Kubernetes API"
+    direction   = "in"
+    protocol    = "tcp"
+    port        = "6443"
+    source_ips  = var.api_allowed_cidrs
+  }
+
+  dynamic "rule" {
+    for_each = length(var.ssh_allowed_cidrs) > 0 ? [var.ssh_allowed_cidrs] : []
+    content {
+      description = "SSH"
+      direction   = "in"
+      protocol    = "tcp"
+      port        = "22"
+      source_ips  = rule.value
+    }
+  }
+}
+
+resource "hcloud_placement_group" "control_plane" {
+  name   = "${var.name}-cp"
+  type   = "spread"
+  labels = local.control_plane_labels
+}
+
+resource "hcloud_ssh_key" "this" {
+  count      = var.ssh_public_key == null ? 0 : 1
+  name       = var.name
+  public_key = var.ssh_public_key
+  labels     = local.base_labels
+}
+
+# ---------------------------------------------------------------- API load balancer
+
+resource "hcloud_load_balancer" "api" {
+  count              = var.load_balancer.enabled ? 1 : 0
+  name               = "${var.name}-api"
+  load_balancer_type = var.load_balancer.type
+  location           = var.location
+  labels             = merge(local.base_labels, { role = "api" })
+}
+
+resource "hcloud_load_balancer_network" "api" {
+  count            = var.load_balancer.enabled ? 1 : 0
+  load_balancer_id = hcloud_load_balancer.api[0].id
+  subnet_id        = hcloud_network_subnet.nodes.id
+  ip               = local.lb_private_ip
+}
+
+# Changes to one load balancer run as actions one at a time (a second one
+# meanwhile is refused as `locked`): network, then service, then target.
+resource "hcloud_load_balancer_service" "api" {
+  count            = var.load_balancer.enabled ? 1 : 0
+  load_balancer_id = hcloud_load_balancer.api[0].id
+  protocol         = "tcp"
+  listen_port      = 6443
+  destination_port = 6443
+
+  health_check {
+    protocol = "tcp"
+    port     = 6443
+    interval = 5
+    timeout  = 3
+    retries  = 3
+  }
+
+  depends_on = [hcloud_load_balancer_network.api]
+}
+
+# Every control-plane server, present and future, by label, over the private
+# network.
+resource "hcloud_load_balancer_target" "api" {
+  count            = var.load_balancer.enabled ? 1 : 0
+  type             = "label_selector"
+  load_balancer_id = hcloud_load_balancer.api[0].id
+  label_selector   = local.control_plane_select
+  use_private_ip   = true
+
+  depends_on = [hcloud_load_balancer_network.api, hcloud_load_balancer_service.api]
+}
+
+# ---------------------------------------------------------------- k3s
+
+resource "platform_k3s_cluster" "this" {
+  name         = var.name
+  k3s_version  = var.k3s_version
+  api_endpoint = var.load_balancer.enabled ? hcloud_load_balancer.api[0].ipv4 : null
+}
+
+# The first server starts the cluster (embedded etcd).
+resource "platform_k3s_server" "first" {
+  name               = local.server_names[0]
+  server_type        = var.server_type
+  image              = var.image
+  location           = var.location
+  k3s_version        = var.k3s_version
+  cluster_bundle     = platform_k3s_cluster.this.server_bundle
+  cluster_init       = true
+  network_id         = hcloud_network.this.id
+  private_ip         = local.server_private_ips[0]
+  firewall_ids       = [hcloud_firewall.this.id]
+  placement_group_id = hcloud_placement_group.control_plane.id
+  ssh_keys           = local.ssh_keys
+  labels             = local.control_plane_labels
+  tls_san            = local.tls_san
+  disable            = var.disable
+  node_taints        = var.server_taints
+  etcd_snapshot_cron = var.etcd_snapshot_cron
+  timeouts           = var.timeouts
+
+  # A private IP can only be attached once the subnet exists.
+  depends_on = [hcloud_network_subnet.nodes]
+}
+
+# Further servers join through the load balancer or the first server.
+resource "platform_k3s_server" "joining" {
+  count              = var.server_count - 1
+  name               = local.server_names[count.index + 1]
+  server_type        = var.server_type
+  image              = var.image
+  location           = var.location
+  k3s_version        = var.k3s_version
+  cluster_bundle     = platform_k3s_cluster.this.server_bundle
+  server_url         = local.join_url
+  network_id         = hcloud_network.this.id
+  private_ip         = local.server_private_ips[count.index + 1]
+  firewall_ids       = [hcloud_firewall.this.id]
+  placement_group_id = hcloud_placement_group.control_plane.id
+  ssh_keys           = local.ssh_keys
+  labels             = local.control_plane_labels
+  tls_san            = local.tls_san
+  disable            = var.disable
+  node_taints        = var.server_taints
+  etcd_snapshot_cron = var.etcd_snapshot_cron
+  timeouts           = var.timeouts
+
+  depends_on = [platform_k3s_server.first, hcloud_load_balancer_service.api, hcloud_load_balancer_target.api]
+}
+
+# Agents come after the whole control plane (and the load balancer's target):
+# their addresses are assigned by Hetzner (next free), so the servers' fixed
+# addresses must be taken first.
+resource "platform_k3s_agent" "this" {
+  for_each     = local.agents
+  name         = format("%s-%s", var.name, each.key)
+  server_type  = each.value.server_type
+  image        = var.image
+  location     = each.value.location
+  k3s_version  = var.k3s_version
+  token        = platform_k3s_cluster.this.token
+  server_url   = local.join_url
+  kubeconfig   = local.kubeconfig
+  network_id   = hcloud_network.this.id
+  firewall_ids = [hcloud_firewall.this.id]
+  ssh_keys     = local.ssh_keys
+  labels       = merge(local.base_labels, { role = "agent", pool = each.value.pool })
+  node_labels  = merge(each.value.labels, { "platform.sre/pool" = each.value.pool })
+  node_taints  = each.value.taints
+  timeouts     = var.timeouts
+
+  depends_on = [platform_k3s_server.first, platform_k3s_server.joining, hcloud_load_balancer_target.api]
+}

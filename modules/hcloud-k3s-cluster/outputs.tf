@@ -1,0 +1,73 @@
+output "cluster_name" {
+  description = "Name of the cluster (prefix of every resource name, `cluster` label)."
+  value       = platform_k3s_cluster.this.name
+}
+
+output "kubeconfig" {
+  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password."
+  value       = local.kubeconfig
+  sensitive   = true
+}
+
+output "api_host" {
+  description = "Public IPv4 of the Kubernetes API: the load balancer's, or the first server's without one."
+  value       = local.api_host
+}
+
+output "api_endpoint" {
+  description = "URL of the Kubernetes API, `https://<api_host>:6443`."
+  value       = "https://${local.api_host}:6443"
+}
+
+output "server_ipv4" {
+  description = "Public IPv4 of each control-plane server, by server name."
+  value = merge(
+    { (platform_k3s_server.first.name) = platform_k3s_server.first.ipv4_address },
+    { for s in platform_k3s_server.joining : s.name => s.ipv4_address },
+  )
+}
+
+output "server_private_ips" {
+  description = "Private IPv4 of each control-plane server in the subnet, by server name (known at plan time)."
+  value       = zipmap(local.server_names, local.server_private_ips)
+}
+
+output "agent_ipv4" {
+  description = "Public IPv4 of each agent, by server name."
+  value       = { for a in platform_k3s_agent.this : a.name => a.ipv4_address }
+}
+
+output "node_names" {
+  description = "Every node's name: control-plane servers (`<name>-cp-<n>`) first, then agents (`<name>-<pool>-<n>`) by pool."
+  value       = concat(local.server_names, local.agent_names)
+}
+
+output "network_id" {
+  description = "ID of the private network (for more servers, a cloud-controller-manager, ...)."
+  value       = hcloud_network.this.id
+}
+
+output "subnet_id" {
+  description = "ID of the nodes' subnet."
+  value       = hcloud_network_subnet.nodes.id
+}
+
+output "firewall_id" {
+  description = "ID of the nodes' firewall."
+  value       = hcloud_firewall.this.id
+}
+
+output "load_balancer_ipv4" {
+  description = "Public IPv4 of the API load balancer; null when `load_balancer.enabled` is false."
+  value       = var.load_balancer.enabled ? hcloud_load_balancer.api[0].ipv4 : null
+}
+
+output "load_balancer_private_ip" {
+  description = "Private IPv4 of the API load balancer in the subnet; null when it is disabled."
+  value       = var.load_balancer.enabled ? local.lb_private_ip : null
+}
+
+output "server_ca_certificate" {
+  description = "PEM of the CA that signs the API server certificates (what clients trust)."
+  value       = platform_k3s_cluster.this.server_ca_certificate
+}

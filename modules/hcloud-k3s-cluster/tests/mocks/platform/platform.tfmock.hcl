@@ -1,0 +1,33 @@
+# Values the in-repo provider's mock returns in place of generated PKI and
+# Hetzner-assigned addresses.
+
+mock_resource "platform_k3s_cluster" {
+  defaults = {
+    id                    = "cluster-id"
+    token                 = "K10mock::server:secret"
+    server_bundle         = "{\"mock\":true}"
+    server_ca_certificate = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
+    kubeconfig            = "apiVersion: v1\nkind: Config\n# cluster (load balancer)\n"
+  }
+}
+
+mock_resource "platform_k3s_server" {
+  defaults = {
+    id           = "6006"
+    ipv4_address = "198.51.100.2"
+    ipv6_address = "2001:db8:1::1"
+    kubeconfig   = "apiVersion: v1\nkind: Config\n# first server\n"
+    config_hash  = "0123456789abcdef0123456789abcdef"
+    status       = "running"
+  }
+}
+
+mock_resource "platform_k3s_agent" {
+  defaults = {
+    id           = "7007"
+    ipv4_address = "198.51.100.100"
+    ipv6_address = "2001:db8:2::1"
+    config_hash  = "fedcba9876543210fedcba9876543210"
+    status       = "running"
+  }
+}

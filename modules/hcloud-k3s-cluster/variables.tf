@@ -1,0 +1,298 @@
+variable "name" {
+  description = "Cluster name: a lowercase DNS label of at most 30 characters. Prefixes every resource name (`<name>-cp-1`, `<name>-<pool>-1`, `<name>-network`, ...) and is the `cluster` label on every Hetzner resource. Changing it replaces the cluster."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = length(var.name) <= 30 && can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.name))
+    error_message = "name must be a lowercase DNS label (a-z, 0-9 and '-', starting and ending with a letter or digit) of at most 30 characters."
+  }
+}
+
+variable "k3s_version" {
+  description = "k3s release every node installs, e.g. `v1.31.4+k3s1`. Changing it replaces the nodes (one by one with `-parallelism=1` keeps etcd quorum)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+\\+k3s[0-9]+$", var.k3s_version))
+    error_message = "k3s_version must be a k3s release of the form vX.Y.Z+k3sN, e.g. v1.31.4+k3s1."
+  }
+}
+
+variable "location" {
+  description = "Hetzner location of the control plane, the API load balancer and (unless a pool sets its own) the agents, e.g. `fsn1`, `nbg1`, `hel1`. Must lie in `network_zone`."
+  type        = string
+  default     = "fsn1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z]+[0-9]+$", var.location))
+    error_message = "location must be a Hetzner location name such as fsn1, nbg1, hel1, ash, hil or sin."
+  }
+
+  validation {
+    condition     = lookup(local.location_zones, var.location, var.network_zone) == var.network_zone
+    error_message = "location must lie in network_zone: fsn1, nbg1 and hel1 are in eu-central, ash in us-east, hil in us-west, sin in ap-southeast."
+  }
+}
+
+variable "network_zone" {
+  description = "Network zone of the subnet (and so of every location used): `eu-central` (fsn1, nbg1, hel1), `us-east` (ash), `us-west` (hil) or `ap-southeast` (sin)."
+  type        = string
+  default     = "eu-central"
+  nullable    = false
+
+  validation {
+    condition     = contains(["eu-central", "us-east", "us-west", "ap-southeast"], var.network_zone)
+    error_message = "network_zone must be one of eu-central, us-east, us-west, ap-southeast."
+  }
+}
+
+variable "network_cidr" {
+  description = "IPv4 range of the private network (RFC 1918)."
+  type        = string
+  default     = "10.0.0.0/16"
+  nullable    = false
+
+  validation {
+    condition     = can(cidrhost(var.network_cidr, 0)) && !strcontains(var.network_cidr, ":")
+    error_message = "network_cidr must be an IPv4 CIDR such as 10.0.0.0/16."
+  }
+}
+
+variable "subnet_cidr" {
+  description = "IPv4 range of the nodes' subnet, inside `network_cidr`. Control-plane servers take its 2nd address upward (`cidrhost(subnet_cidr, 2)`, 3, ...), the API load balancer its last usable address; agents get addresses assigned by Hetzner."
+  type        = string
+  default     = "10.0.1.0/24"
+  nullable    = false
+
+  validation {
+    condition     = can(cidrhost(var.subnet_cidr, 0)) && !strcontains(var.subnet_cidr, ":")
+    error_message = "subnet_cidr must be an IPv4 CIDR such as 10.0.1.0/24."
+  }
+
+  validation {
+    condition = !can(cidrhost(var.subnet_cidr, 0)) || !can(cidrhost(var.network_cidr, 0)) || try(
+      tonumber(split("/", var.subnet_cidr)[1]) >= tonumber(split("/", var.network_cidr)[1]) &&
+      tonumber(split("/", var.subnet_cidr)[1]) <= 28 &&
+      cidrhost("${cidrhost(var.subnet_cidr, 0)}/${split("/", var.network_cidr)[1]}", 0) == cidrhost(var.network_cidr, 0),
+    false)
+    error_message = "subnet_cidr must lie inside network_cidr and be at least a /28."
+  }
+}
+
+variable "image" {
+  description = "Image of every node (name or ID). Changing it replaces the nodes."
+  type        = string
+  default     = "ubuntu-24.04"
+  nullable    = false
+}
+
+variable "server_type" {
+  description = "Hetzner server type of the control-plane servers, e.g. `cx22`. Changed in place (power off, resize, power on)."
+  type        = string
+  default     = "cx22"
+  nullable    = false
+
+  validation {
+    condition     = length(var.server_type) > 0
+    error_message = "server_type must not be empty."
+  }
+}
+
+variable "server_count" {
+  description = "Number of control-plane servers (k3s servers with embedded etcd): 1, or an odd number from 3 to 9 for HA (etcd needs a majority: 3 servers survive the loss of 1, 5 of 2). They share a spread placement group."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.server_count == 1 || (var.server_count >= 3 && var.server_count <= 9 && var.server_count % 2 == 1)
+    error_message = "server_count must be 1 or an odd number from 3 to 9: etcd needs a majority of servers, so an even count adds no fault tolerance (2 servers survive no loss, like 1), and a spread placement group holds at most 10 servers."
+  }
+}
+
+variable "server_taints" {
+  description = "Taints of the control-plane nodes, `key[=value]:Effect`; e.g. `[\"CriticalAddonsOnly=true:NoExecute\"]` keeps workloads on the agents. Changing them replaces the servers."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for t in var.server_taints : can(regex("^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$", t))])
+    error_message = "server_taints must be of the form key=value:Effect (value optional) with Effect one of NoSchedule, PreferNoSchedule, NoExecute."
+  }
+}
+
+variable "agent_pools" {
+  description = <<-EOT
+    Agent (worker) pools by name. Each pool has `count` servers of `server_type`, named `<name>-<pool>-<n>`, with the
+    Kubernetes node labels `labels` (plus `platform.sre/pool = <pool>`), the taints `taints` (`key=value:Effect`) and,
+    optionally, its own `location` in the same network zone. Pool names are DNS labels of at most 20 characters
+    (not `cp`). Changing `count` adds or drains and removes the highest-numbered agents.
+  EOT
+  type = map(object({
+    server_type = string
+    count       = number
+    labels      = optional(map(string), {})
+    taints      = optional(list(string), [])
+    location    = optional(string)
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for p in values(var.agent_pools) : p.count >= 0 && floor(p.count) == p.count])
+    error_message = "agent_pools: every count must be a whole number >= 0."
+  }
+
+  validation {
+    condition     = alltrue([for k in keys(var.agent_pools) : k != "cp" && length(k) <= 20 && can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", k))])
+    error_message = "agent_pools: pool names must be lowercase DNS labels (a-z, 0-9, '-') of at most 20 characters, and not \"cp\" (the control plane's name part)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for p in values(var.agent_pools) : [
+      for t in p.taints : can(regex("^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$", t))
+    ]]))
+    error_message = "agent_pools: taints must be of the form key=value:Effect (value optional) with Effect one of NoSchedule, PreferNoSchedule, NoExecute, e.g. \"dedicated=batch:NoSchedule\"."
+  }
+
+  validation {
+    condition = alltrue(flatten([for p in values(var.agent_pools) : [
+      for k, v in p.labels : (
+        can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", k)) &&
+        can(regex("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", v)) &&
+        (!can(regex("(^|\\.)(kubernetes|k8s)\\.io/", k)) || can(regex("^(node|kubelet)\\.kubernetes\\.io/", k)))
+      )
+    ]]))
+    error_message = "agent_pools: labels must be valid Kubernetes labels, and a kubelet may not set keys under kubernetes.io or k8s.io except node.kubernetes.io/ and kubelet.kubernetes.io/ (node-role.kubernetes.io/* is refused by the API server)."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.agent_pools) : length(p.server_type) > 0 && (p.location == null || can(regex("^[a-z]+[0-9]+$", p.location)))])
+    error_message = "agent_pools: server_type must not be empty and location, when set, must be a Hetzner location name such as nbg1."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.agent_pools) : p.location == null || lookup(local.location_zones, coalesce(p.location, "-"), var.network_zone) == var.network_zone])
+    error_message = "agent_pools: a pool's location must lie in network_zone (fsn1, nbg1, hel1: eu-central; ash: us-east; hil: us-west; sin: ap-southeast)."
+  }
+}
+
+variable "api_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach the Kubernetes API (6443/tcp) on the servers' public addresses. Must include the machine running Terraform: the provider waits for readiness through the first server's API. Hetzner load balancers have no firewall: with `load_balancer.enabled` the API is reachable on the balancer from anywhere (client certificates still required)."
+  type        = list(string)
+  default     = ["0.0.0.0/0", "::/0"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.api_allowed_cidrs) > 0 && alltrue([for c in var.api_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "api_allowed_cidrs must be a non-empty list of CIDRs such as 203.0.113.0/24 or 2001:db8::/32 (the provider needs the API to check node readiness)."
+  }
+}
+
+variable "ssh_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach SSH (22/tcp). Empty (the default) keeps SSH closed."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for c in var.ssh_allowed_cidrs : can(cidrhost(c, 0))])
+    error_message = "ssh_allowed_cidrs must be CIDRs such as 203.0.113.7/32 or 2001:db8::/48."
+  }
+}
+
+variable "ssh_public_key" {
+  description = "OpenSSH public key installed on every node (as the Hetzner SSH key `<name>`). Null: no key; Hetzner then mails a root password per server. Changing it replaces the nodes."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ssh_public_key == null || can(regex("^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/=]+( .*)?$", var.ssh_public_key))
+    error_message = "ssh_public_key must be an OpenSSH public key line such as \"ssh-ed25519 AAAA... comment\"."
+  }
+}
+
+variable "load_balancer" {
+  description = "API load balancer: `enabled` puts a Hetzner load balancer of `type` (lb11, lb21, lb31) on the network in front of the control plane (tcp 6443 to the servers' private IPs, selected by label). The kubeconfig, joining servers and agents then use it. Recommended with `server_count` > 1; without it everything joins and talks through the first server."
+  type = object({
+    enabled = bool
+    type    = optional(string, "lb11")
+  })
+  default  = { enabled = false }
+  nullable = false
+
+  validation {
+    condition     = contains(["lb11", "lb21", "lb31"], var.load_balancer.type)
+    error_message = "load_balancer.type must be one of lb11, lb21, lb31."
+  }
+}
+
+variable "disable" {
+  description = "Packaged k3s components to disable on the servers. Traefik is installed by Flux instead (docs/adr/0002-ingress.md)."
+  type        = list(string)
+  default     = ["traefik"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for d in var.disable : contains(["coredns", "servicelb", "traefik", "local-storage", "metrics-server", "runtimes"], d)])
+    error_message = "disable may list only coredns, servicelb, traefik, local-storage, metrics-server, runtimes."
+  }
+}
+
+variable "tls_san" {
+  description = "Extra host names or IPs in the API server certificate (e.g. a DNS name for the API). The load balancer's addresses are added by the module."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "etcd_snapshot_cron" {
+  description = "Schedule of etcd snapshots on the servers (five-field cron). Null keeps k3s' default (every 12 hours)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.etcd_snapshot_cron == null || can(regex("^\\S+( \\S+){4}$", var.etcd_snapshot_cron))
+    error_message = "etcd_snapshot_cron must be a five-field cron expression such as \"0 */6 * * *\"."
+  }
+}
+
+variable "labels" {
+  description = "Extra Hetzner labels on every resource. The module's own keys (`cluster`, `managed-by`, `role`, `pool`) are reserved."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition = alltrue([for k, v in var.labels :
+      can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$", k)) &&
+      can(regex("^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", v))
+    ])
+    error_message = "labels must be valid Hetzner labels: keys like example.com/team or team, values of at most 63 characters of A-Z a-z 0-9 - _ . (starting and ending alphanumeric)."
+  }
+
+  validation {
+    condition     = length(setintersection(keys(var.labels), ["cluster", "managed-by", "role", "pool"])) == 0
+    error_message = "labels must not set cluster, managed-by, role or pool: the module sets them (the API load balancer selects servers by them)."
+  }
+}
+
+variable "timeouts" {
+  description = "Timeouts of each node resource as Go durations: `create` (boot and readiness, provider default 20m), `update` (20m), `delete` (15m, includes the drain)."
+  type = object({
+    create = optional(string)
+    update = optional(string)
+    delete = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for t in [var.timeouts.create, var.timeouts.update, var.timeouts.delete] : t == null || can(regex("^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", t))])
+    error_message = "timeouts must be Go durations such as \"30m\" or \"1h30m\"."
+  }
+}
