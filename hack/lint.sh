@@ -6,6 +6,10 @@
 #   tf-fmt      terraform fmt -check -recursive
 #   tf-validate terraform init (through the mirror) + validate of every root
 #   tflint      tflint with the bundled ruleset on modules/ and environments/
+#   tf-docs     every module/environment README's generated part is current
+#               (hack/tf-docs.sh --check; fix with: go tool task tf:docs)
+#   tf-test     terraform test in every module/environment with a tests/
+#               folder (mocked providers, offline through the mirror)
 #   actionlint  actionlint (pinned in test/tools/actionlint) on .github/workflows
 #   shell       shellcheck on hack/*.sh and .ci/run
 source "$(dirname "$0")/lib.sh"
@@ -66,6 +70,38 @@ tflint)
   [ $rc -ne 0 ] || say "tflint: $n roots ok"
   exit $rc
   ;;
+tf-docs)
+  "$ROOT/hack/tf-docs.sh" --check
+  ;;
+tf-test)
+  # Runs in a scratch copy of modules/ and environments/ (relative module
+  # sources keep working) without .terraform/ or lock files: nothing is
+  # written into the checkout, and a lock file recorded for an earlier build
+  # of the in-repo provider's mirror copy cannot fail init. Each root's own
+  # summary line ("N passed, M failed") is printed as is, so the test
+  # runner's tftest parser adds them up.
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  for top in modules environments; do
+    [ -d "$top" ] || continue
+    tar -c --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' "$top" | tar -x -C "$work"
+  done
+  # Paths that leave modules/ and environments/ (../../flux/...) still resolve.
+  for x in "$ROOT"/*; do [ -e "$work/${x##*/}" ] || ln -s "$x" "$work/${x##*/}"; done
+  rc=0 n=0
+  for d in $(tf_roots); do
+    [ -d "$d/tests" ] || continue
+    n=$((n + 1))
+    rel=${d#"$ROOT"/}
+    say "== terraform test: $rel"
+    if ! out=$(cd "$work/$rel" && terraform init -backend=false -input=false -no-color 2>&1); then
+      say "terraform init failed in $rel:"; say "$out" | tail -20; rc=1; continue
+    fi
+    (cd "$work/$rel" && terraform test -no-color) || { say "terraform test: failures in $rel"; rc=1; }
+  done
+  [ $n -gt 0 ] || say "terraform test: no module with tests/"
+  exit $rc
+  ;;
 actionlint)
   ls .github/workflows/*.y*ml >/dev/null 2>&1 || { say "actionlint: no workflows"; exit 0; }
   # actionlint is a Go tool of its own pinned module (its YAML library must not
@@ -78,6 +114,6 @@ shell)
   shellcheck -x -P hack hack/*.sh .ci/run && say "shellcheck: ok"
   ;;
 *)
-  die "usage: lint.sh gofmt|vet|tf-fmt|tf-validate|tflint|actionlint|shell"
+  die "usage: lint.sh gofmt|vet|tf-fmt|tf-validate|tflint|tf-docs|tf-test|actionlint|shell"
   ;;
 esac
