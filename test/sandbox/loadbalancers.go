@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ func (r *EmulatorLoadBalancers) loadBalancers() map[string][]lbView {
 				continue
 			}
 			v := lbView{ip: lb.PublicNet.IPv4.IP, enabled: lb.PublicNet.Enabled}
+			for _, pn := range lb.PrivateNet {
+				v.privateIPs = append(v.privateIPs, pn.IP)
+			}
 			add := func(t schema.LoadBalancerTarget) {
 				if t.Server == nil {
 					return
@@ -73,10 +77,11 @@ func (r *EmulatorLoadBalancers) loadBalancers() map[string][]lbView {
 }
 
 type lbView struct {
-	ip      string
-	enabled bool
-	targets []lbTarget
-	ports   [][2]int
+	ip         string
+	privateIPs []string // in its networks: servers join through these too
+	enabled    bool
+	targets    []lbTarget
+	ports      [][2]int
 }
 
 type lbTarget struct {
@@ -88,7 +93,7 @@ type lbTarget struct {
 // LoadBalancerTargets implements LoadBalancerResolver.
 func (r *EmulatorLoadBalancers) LoadBalancerTargets(project, ip string) ([]int64, bool) {
 	for _, v := range r.loadBalancers()[project] {
-		if v.ip != ip {
+		if v.ip != ip && !slices.Contains(v.privateIPs, ip) {
 			continue
 		}
 		var ids []int64

@@ -80,9 +80,19 @@ func TestLoadBalancerForwardsToHealthyTargets(t *testing.T) {
 		}
 	}
 
-	ud2, _ := RenderCloudInit(CloudInitSpec{Hostname: "cp-2", PKI: pki, Config: map[string]any{"token": token, "server": lbURL}})
-	create("cp-2", ud2)
-	eventually(t, 2*time.Minute, "cp-2 joined through the load balancer", func() error { _, err := nodeReady(ctx, admin, "cp-2"); return err })
+	// Servers join through the load balancer's public and private address.
+	lb, _, err := s.hc.LoadBalancer.GetByID(ctx, lbRes.LoadBalancer.ID)
+	if err != nil || len(lb.PrivateNet) == 0 {
+		t.Fatalf("load balancer private address: %v %+v", err, lb)
+	}
+	privateURL := "https://" + net.JoinHostPort(lb.PrivateNet[0].IP.String(), "6443")
+	for name, url := range map[string]string{"cp-2": lbURL, "cp-3": privateURL} {
+		ud, _ := RenderCloudInit(CloudInitSpec{Hostname: name, PKI: pki, Config: map[string]any{"token": token, "server": url}})
+		create(name, ud)
+	}
+	for _, name := range []string{"cp-2", "cp-3"} {
+		eventually(t, 2*time.Minute, name+" joined through the load balancer", func() error { _, err := nodeReady(ctx, admin, name); return err })
+	}
 }
 
 func mustPrefix(s string) *net.IPNet {
