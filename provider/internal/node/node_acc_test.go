@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -429,6 +430,47 @@ resource "platform_k3s_server" "s1" {
 		Steps: []resource.TestStep{
 			{Config: cfg, ExpectError: regexp.MustCompile(`(?s)Attaching the server to its network failed.*ip_not_available`)},
 			{Config: cfg, PlanOnly: true, ExpectNonEmptyPlan: true},
+		},
+	})
+}
+
+// ssh_keys takes names as well as IDs; an unknown name fails before any
+// server exists.
+func TestAccSSHKeysByNameOrID(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{Speed: 50})
+	key, _, err := hc(env).SSHKey.Create(context.Background(), hcloud.SSHKeyCreateOpts{Name: "ops",
+		PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq0PwzW0Wl1cVq6U4x2Ff7Q4dEo2GCfHxVYkq9Sgqk3 ops@example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(keys string) string {
+		return fmt.Sprintf(clusterHCL, "keys", k3sVersion) + `
+resource "platform_k3s_server" "s1" {
+  name           = "keys-cp-1"
+  server_type    = "cx22"
+  location       = "fsn1"
+  k3s_version    = platform_k3s_cluster.c.k3s_version
+  cluster_bundle = platform_k3s_cluster.c.server_bundle
+  cluster_init   = true
+  ssh_keys       = ` + keys + `
+  wait_for_ready = false
+  drain          = false
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaksExcept("ssh_keys") },
+		Steps: []resource.TestStep{
+			{Config: cfg(`["nope"]`), ExpectError: regexp.MustCompile(`No SSH key named "nope"`)},
+			{Config: cfg(`["ops"]`), Check: func(*terraform.State) error {
+				if l := env.Leftovers(); !slices.Contains(l, "1 servers") {
+					return fmt.Errorf("after an unknown key and a known one: %v", l)
+				}
+				return nil
+			}},
+			{Config: cfg(fmt.Sprintf(`["%d"]`, key.ID)), PlanOnly: true, ExpectNonEmptyPlan: true}, // by ID: same key, but a different list replaces
 		},
 	})
 }

@@ -259,7 +259,14 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 		if id, err := strconv.ParseInt(k, 10, 64); err == nil {
 			opts.SSHKeys = append(opts.SSHKeys, &hcloud.SSHKey{ID: id})
 		} else {
-			opts.SSHKeys = append(opts.SSHKeys, &hcloud.SSHKey{Name: k})
+			// The API takes IDs only through hcloud-go: resolve the name.
+			key, _, err := client.SSHKey.GetByName(ctx, k)
+			if err != nil || key == nil {
+				resp.Diagnostics.AddAttributeError(path.Root("ssh_keys"), "SSH key not found",
+					fmt.Sprintf("No SSH key named %q in the project (%v). Give its ID or the name of an existing key.", k, err))
+				return
+			}
+			opts.SSHKeys = append(opts.SSHKeys, key)
 		}
 	}
 	for _, id := range int64Set(ctx, m.FirewallIDs) {
