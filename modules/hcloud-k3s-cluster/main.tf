@@ -16,10 +16,13 @@ locals {
   control_plane_labels = merge(local.base_labels, { role = "control-plane" })
   control_plane_select = "cluster=${var.name},role=control-plane"
 
-  # Control-plane servers take the subnet's 2nd address upward; the API load
-  # balancer its last usable address (the broadcast address is reserved).
+  # The API load balancer takes the subnet's last usable address (the
+  # broadcast address is reserved), control-plane servers the ones below it,
+  # downward. Hetzner hands out addresses for agents from the bottom, so
+  # agents can be created alongside the servers and a later server_count
+  # change cannot collide with an agent's address.
   server_names       = [for i in range(var.server_count) : format("%s-cp-%d", var.name, i + 1)]
-  server_private_ips = [for i in range(var.server_count) : cidrhost(var.subnet_cidr, i + 2)]
+  server_private_ips = [for i in range(var.server_count) : cidrhost(var.subnet_cidr, -3 - i)]
   lb_private_ip      = cidrhost(var.subnet_cidr, -2)
 
   # Joining servers and agents reach the API through the load balancer when
@@ -228,9 +231,9 @@ resource "platform_k3s_server" "joining" {
   depends_on = [platform_k3s_server.first, hcloud_load_balancer_service.api, hcloud_load_balancer_target.api]
 }
 
-# Agents come after the whole control plane (and the load balancer's target):
-# their addresses are assigned by Hetzner (next free), so the servers' fixed
-# addresses must be taken first.
+# Agents boot alongside the servers (k3s agents retry until the API answers):
+# with a load balancer they wait only for its target, without one for the
+# first server, whose kubeconfig they are checked with.
 resource "platform_k3s_agent" "this" {
   for_each     = local.agents
   name         = format("%s-%s", var.name, each.key)
@@ -249,5 +252,5 @@ resource "platform_k3s_agent" "this" {
   node_taints  = each.value.taints
   timeouts     = var.timeouts
 
-  depends_on = [platform_k3s_server.first, platform_k3s_server.joining, hcloud_load_balancer_target.api]
+  depends_on = [hcloud_network_subnet.nodes, hcloud_load_balancer_target.api]
 }

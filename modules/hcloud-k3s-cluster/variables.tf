@@ -62,7 +62,7 @@ variable "network_cidr" {
 }
 
 variable "subnet_cidr" {
-  description = "IPv4 range of the nodes' subnet, inside `network_cidr`. Control-plane servers take its 2nd address upward (`cidrhost(subnet_cidr, 2)`, 3, ...), the API load balancer its last usable address; agents get addresses assigned by Hetzner."
+  description = "IPv4 range of the nodes' subnet, inside `network_cidr`. The API load balancer takes its last usable address (`cidrhost(subnet_cidr, -2)`), control-plane servers the ones below it (`-3`, `-4`, ...); agents get addresses Hetzner assigns from the bottom."
   type        = string
   default     = "10.0.1.0/24"
   nullable    = false

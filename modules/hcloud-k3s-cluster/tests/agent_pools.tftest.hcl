@@ -71,7 +71,7 @@ run "pools_expand" {
     condition = alltrue([for a in platform_k3s_agent.this : (
       a.network_id == 1001 && a.firewall_ids == toset([2002]) && a.placement_group_id == null &&
       a.k3s_version == "v1.31.4+k3s1" && a.image == "ubuntu-24.04" &&
-      a.token == platform_k3s_cluster.this.token && a.server_url == "https://10.0.1.2:6443" &&
+      a.token == platform_k3s_cluster.this.token && a.server_url == "https://10.0.1.253:6443" &&
       a.kubeconfig == platform_k3s_server.first.kubeconfig
     )])
     error_message = "Agents share network, firewall, version, image and token, and join through the first server."

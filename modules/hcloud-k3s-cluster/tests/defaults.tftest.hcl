@@ -65,9 +65,9 @@ run "single_server_defaults" {
     error_message = "The first server uses server_type, location, image and k3s_version."
   }
   assert {
-    condition = (platform_k3s_server.first.network_id == 1001 && platform_k3s_server.first.private_ip == "10.0.1.2" &&
+    condition = (platform_k3s_server.first.network_id == 1001 && platform_k3s_server.first.private_ip == "10.0.1.253" &&
     platform_k3s_server.first.firewall_ids == toset([2002]) && platform_k3s_server.first.placement_group_id == 3003)
-    error_message = "The first server is on the network at cidrhost(subnet, 2), behind the firewall, in the placement group."
+    error_message = "The first server is on the network at cidrhost(subnet, -3), behind the firewall, in the placement group."
   }
   assert {
     condition     = platform_k3s_server.first.labels == tomap({ cluster = "demo", "managed-by" = "terraform", role = "control-plane" })
@@ -100,7 +100,7 @@ run "single_server_defaults" {
     error_message = "Without a load balancer the kubeconfig is the first server's."
   }
   assert {
-    condition     = output.server_ipv4 == { "demo-cp-1" = "198.51.100.2" } && output.server_private_ips == { "demo-cp-1" = "10.0.1.2" }
+    condition     = output.server_ipv4 == { "demo-cp-1" = "198.51.100.2" } && output.server_private_ips == { "demo-cp-1" = "10.0.1.253" }
     error_message = "server_ipv4 and server_private_ips map the server name to its addresses."
   }
   assert {
@@ -125,11 +125,11 @@ run "ha_without_load_balancer" {
     error_message = "Joining servers are <name>-cp-2 and <name>-cp-3."
   }
   assert {
-    condition     = alltrue([for s in platform_k3s_server.joining : s.server_url == "https://10.0.1.2:6443" && s.cluster_init == false])
+    condition     = alltrue([for s in platform_k3s_server.joining : s.server_url == "https://10.0.1.253:6443" && s.cluster_init == false])
     error_message = "Without a load balancer, servers join through the first server's private address."
   }
   assert {
-    condition     = [for s in platform_k3s_server.joining : s.private_ip] == ["10.0.1.3", "10.0.1.4"]
+    condition     = [for s in platform_k3s_server.joining : s.private_ip] == ["10.0.1.252", "10.0.1.251"]
     error_message = "Joining servers take the next fixed private addresses."
   }
   assert {
@@ -145,7 +145,7 @@ run "ha_without_load_balancer" {
     error_message = "node_names lists the three servers in order."
   }
   assert {
-    condition     = output.server_private_ips == { "demo-cp-1" = "10.0.1.2", "demo-cp-2" = "10.0.1.3", "demo-cp-3" = "10.0.1.4" }
+    condition     = output.server_private_ips == { "demo-cp-1" = "10.0.1.253", "demo-cp-2" = "10.0.1.252", "demo-cp-3" = "10.0.1.251" }
     error_message = "server_private_ips maps each server to its fixed address."
   }
   assert {
@@ -180,8 +180,8 @@ run "custom_network_labels_and_settings" {
     error_message = "Network and subnet follow the name and CIDRs."
   }
   assert {
-    condition     = platform_k3s_server.first.private_ip == "10.20.5.2" && output.server_private_ips == { "prod-eu-cp-1" = "10.20.5.2" }
-    error_message = "The first server takes cidrhost(subnet_cidr, 2)."
+    condition     = platform_k3s_server.first.private_ip == "10.20.5.253" && output.server_private_ips == { "prod-eu-cp-1" = "10.20.5.253" }
+    error_message = "The first server takes cidrhost(subnet_cidr, -3)."
   }
   assert {
     condition = alltrue([for l in [hcloud_network.this.labels, hcloud_firewall.this.labels, hcloud_placement_group.control_plane.labels, platform_k3s_server.first.labels] :

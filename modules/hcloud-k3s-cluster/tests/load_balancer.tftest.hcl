@@ -90,7 +90,7 @@ run "ha_with_load_balancer" {
     error_message = "load_balancer_ipv4 and load_balancer_private_ip."
   }
   assert {
-    condition     = output.server_private_ips == { "demo-cp-1" = "10.0.1.2", "demo-cp-2" = "10.0.1.3", "demo-cp-3" = "10.0.1.4" }
+    condition     = output.server_private_ips == { "demo-cp-1" = "10.0.1.253", "demo-cp-2" = "10.0.1.252", "demo-cp-3" = "10.0.1.251" }
     error_message = "Servers keep their fixed addresses below the load balancer's."
   }
 }
@@ -134,7 +134,7 @@ run "load_balancer_disabled" {
     error_message = "enabled = false creates no load balancer resources, whatever the type."
   }
   assert {
-    condition     = alltrue([for a in platform_k3s_agent.this : a.server_url == "https://10.0.1.2:6443" && a.kubeconfig == platform_k3s_server.first.kubeconfig])
+    condition     = alltrue([for a in platform_k3s_agent.this : a.server_url == "https://10.0.1.253:6443" && a.kubeconfig == platform_k3s_server.first.kubeconfig])
     error_message = "Without a load balancer agents join through the first server and use its kubeconfig."
   }
   assert {

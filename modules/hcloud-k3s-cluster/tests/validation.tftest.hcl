@@ -35,7 +35,7 @@ run "valid_inputs_plan" {
   }
 
   assert {
-    condition     = length(platform_k3s_server.joining) == 4 && platform_k3s_server.joining[3].private_ip == "10.0.8.6"
+    condition     = length(platform_k3s_server.joining) == 4 && platform_k3s_server.joining[3].private_ip == "10.0.8.9"
     error_message = "Boundary-valid inputs plan: five servers in a /28."
   }
 }
