@@ -26,16 +26,18 @@ module "cluster" {
 module "flux" {
   source = "../../modules/flux-bootstrap"
 
-  kubeconfig       = module.cluster.kubeconfig
-  cluster_name     = local.environment
-  cluster_path     = var.flux_cluster_path
-  git_url          = var.git_url
-  git_ref          = var.git_ref
-  git_token        = var.git_token
-  sops_age_key     = var.sops_age_key
-  operator_version = var.flux_operator_version
-  cluster_size     = var.flux_cluster_size
-  wait             = var.flux_wait
+  kubeconfig   = module.cluster.kubeconfig
+  cluster_name = local.environment
+  cluster_path = var.flux_cluster_path
+  git_url      = var.git_url
+  git_ref      = var.git_ref
+  git_token    = var.git_token
+  sops_age_key = var.sops_age_key
+  # A local manifest decides the operator version itself.
+  operator_version       = var.flux_operator_manifest_path == null ? var.flux_operator_version : null
+  operator_manifest_path = var.flux_operator_manifest_path
+  cluster_size           = var.flux_cluster_size
+  wait                   = var.flux_wait
 
   ghcr = {
     enabled  = var.ghcr_token != null

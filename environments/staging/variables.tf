@@ -191,10 +191,16 @@ variable "ghcr_token" {
 }
 
 variable "flux_operator_version" {
-  description = "Flux Operator release whose install manifest is downloaded from GitHub. Air-gapped: set operator_manifest_path (go run ./test/cmd/flux-operator-manifest) in main.tf instead."
+  description = "Flux Operator release whose install manifest is downloaded from GitHub, unless flux_operator_manifest_path is set."
   type        = string
   default     = "v0.59.0"
   nullable    = false
+}
+
+variable "flux_operator_manifest_path" {
+  description = "Local copy of the Flux Operator install manifest, for air-gapped runs (`go run ./test/cmd/flux-operator-manifest` writes one). Null: download the flux_operator_version release from GitHub."
+  type        = string
+  default     = null
 }
 
 variable "flux_cluster_size" {

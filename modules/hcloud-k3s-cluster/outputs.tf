@@ -4,9 +4,18 @@ output "cluster_name" {
 }
 
 output "kubeconfig" {
-  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password."
+  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password. Whatever uses it is created after, and destroyed before, every node and the load balancer's service and target (the path to the API)."
   value       = local.kubeconfig
   sensitive   = true
+
+  depends_on = [
+    platform_k3s_server.first,
+    platform_k3s_server.joining,
+    platform_k3s_agent.this,
+    hcloud_load_balancer_network.api,
+    hcloud_load_balancer_service.api,
+    hcloud_load_balancer_target.api,
+  ]
 }
 
 output "api_host" {

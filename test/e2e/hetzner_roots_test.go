@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gruntwork-io/terratest/modules/terraform"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/fluxoperator"
+	"github.com/sre-platform/platform/test/sandbox"
+)
+
+// TestSandboxHetznerRoots applies the staging and production roots with
+// their own tfvars (HA control plane behind the API load balancer, agent
+// pools, production's pool in a second location) against a sandbox service,
+// with the state backend swapped for a local one and Flux applied without
+// waiting: the configuration that runs on Hetzner, proven end to end before
+// anyone pays for it.
+func TestSandboxHetznerRoots(t *testing.T) {
+	gate(t, "PLATFORM_E2E_SANDBOX", "starts a sandbox service and applies environments/staging and production to it; runs with PLATFORM_E2E_SANDBOX=1 (test/plan/e2e.yaml)")
+	bins, err := sandbox.FindKubeBinaries("")
+	testenv.Require(t, err == nil, "kube-apiserver and etcd (.cache/kube/"+sandbox.KubeVersion+")", "go tool task kube:build")
+	manifest, err := fluxoperator.Ensure(testenv.CacheDir(), fluxoperator.DefaultVersion)
+	testenv.Require(t, err == nil, fmt.Sprintf("the Flux Operator manifest (%v)", err), "go run ./test/cmd/flux-operator-manifest")
+	svc := startSandbox(t, bins)
+
+	for _, tc := range []struct {
+		env     string
+		servers int
+		agents  map[string]string // node name suffix → value of platform.sre/location ("" when unset)
+	}{
+		{"staging", 3, map[string]string{"general-1": "", "general-2": ""}},
+		{"production", 3, map[string]string{"fsn1-1": "fsn1", "fsn1-2": "fsn1", "nbg1-1": "nbg1"}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			name := uniqueName(tc.env[:4])
+			opts := rootOptions(t, tc.env, map[string]any{
+				"hcloud_endpoint":             svc.api,
+				"cluster_name":                name,
+				"flux_wait":                   false,
+				"flux_operator_manifest_path": manifest,
+			}, map[string]string{"hcloud_token": svc.token})
+			opts.TerraformDir = withLocalBackend(t, tc.env)
+			opts.VarFiles = []string{tc.env + ".tfvars"}
+			opts.SetVarsAfterVarFiles = true // the test's cluster name wins over the tfvars
+			ctx := context.Background()
+			defer func() {
+				terraform.Destroy(t, opts)
+				if left := svc.leftovers(t); len(left) > 0 {
+					t.Errorf("left in the emulator after destroy: %s", strings.Join(left, ", "))
+				}
+			}()
+
+			start := time.Now()
+			terraform.InitAndApplyAndIdempotent(t, opts)
+			t.Logf("%s: apply + idempotent plan %s", tc.env, time.Since(start).Round(time.Millisecond))
+
+			lbIP := terraform.Output(t, opts, "load_balancer_ipv4")
+			if ep := terraform.Output(t, opts, "api_endpoint"); lbIP == "" || ep != "https://"+lbIP+":6443" {
+				t.Errorf("api_endpoint %q, want the load balancer https://%s:6443", ep, lbIP)
+			}
+			kc, dc, cfg := clients(t, sensitiveOutput(t, opts, "kubeconfig"))
+			if !strings.Contains(cfg.Host, lbIP) {
+				t.Errorf("kubeconfig server %s, want the load balancer %s", cfg.Host, lbIP)
+			}
+			var want []string
+			for i := 1; i <= tc.servers; i++ {
+				want = append(want, fmt.Sprintf("%s-cp-%d", name, i))
+			}
+			for suffix := range tc.agents {
+				want = append(want, name+"-"+suffix)
+			}
+			if got := terraform.OutputList(t, opts, "node_names"); !sameSet(got, want) {
+				t.Errorf("node_names %v, want %v", got, want)
+			}
+			eventually(t, 2*time.Minute, fmt.Sprintf("%d nodes Ready through the load balancer", len(want)), func() error {
+				nodes, err := readyNodes(ctx, kc, want)
+				if err != nil {
+					return err
+				}
+				for suffix, loc := range tc.agents {
+					if got := nodes[name+"-"+suffix].Labels["platform.sre/location"]; got != loc {
+						return fmt.Errorf("node %s-%s location label %q, want %q", name, suffix, got, loc)
+					}
+				}
+				return nil
+			})
+			if _, err := fluxInstance(ctx, dc); err != nil {
+				t.Errorf("FluxInstance: %v", err)
+			}
+			if _, err := kc.AppsV1().Deployments("flux-system").Get(ctx, "flux-operator", metav1.GetOptions{}); err != nil {
+				t.Errorf("flux-operator Deployment: %v", err)
+			}
+		})
+	}
+}
+
+// withLocalBackend copies an environment root (its .tf and .tfvars files)
+// into a temp tree next to a link to modules/, and overrides its S3 backend
+// with a local one, so the root runs unchanged but for where state lives.
+func withLocalBackend(t *testing.T, env string) string {
+	t.Helper()
+	root := testenv.RepoRoot()
+	tmp := t.TempDir()
+	if err := os.Symlink(filepath.Join(root, "modules"), filepath.Join(tmp, "modules")); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(tmp, "environments", env)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "environments", env, "*.tf*"))
+	for _, f := range files {
+		if strings.HasSuffix(f, ".tf") || strings.HasSuffix(f, ".tfvars") {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	override := "terraform {\n  backend \"local\" {}\n}\n"
+	if err := os.WriteFile(filepath.Join(dst, "backend_override.tf"), []byte(override), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
