@@ -258,6 +258,9 @@ func (r *fluxResource) ValidateConfig(ctx context.Context, req resource.Validate
 		return v
 	}
 	set := func(v attr.Value) bool { return !v.IsNull() }
+	// For warnings: an unknown value (a module input during validate) is
+	// judged at plan, when it is known.
+	setKnown := func(v attr.Value) bool { return !v.IsNull() && !v.IsUnknown() }
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -267,7 +270,7 @@ func (r *fluxResource) ValidateConfig(ctx context.Context, req resource.Validate
 		resp.Diagnostics.AddAttributeError(path.Root("operator_manifest_url"), "Conflicting operator manifest sources",
 			"Set either operator_manifest_path (a local file) or operator_manifest_url (a mirror), not both.")
 	}
-	if set(str(path.Root("operator_version"))) && (set(mPath) || set(mURL)) {
+	if setKnown(str(path.Root("operator_version"))) && (setKnown(mPath) || setKnown(mURL)) {
 		resp.Diagnostics.AddAttributeWarning(path.Root("operator_version"), "operator_version is not used",
 			"With operator_manifest_path or operator_manifest_url the manifest decides the operator version; operator_version only picks the default release URL.")
 	}
