@@ -9,9 +9,12 @@ module "cluster" {
   workers    = var.workers
   labels     = { "platform.sre/environment" = "local" }
 
+  # Traefik's fixed NodePorts (flux/infrastructure/controllers/local).
   ingress = {
-    http_port  = var.ingress_http_port
-    https_port = var.ingress_https_port
+    http_port       = var.ingress_http_port
+    https_port      = var.ingress_https_port
+    node_http_port  = 30080
+    node_https_port = 30443
   }
 }
 
