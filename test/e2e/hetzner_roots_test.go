@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,10 +10,6 @@ import (
 
 	"github.com/gruntwork-io/terratest/modules/terraform"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/sre-platform/platform/internal/testenv"
-	"github.com/sre-platform/platform/test/fluxoperator"
-	"github.com/sre-platform/platform/test/sandbox"
 )
 
 // TestSandboxHetznerRoots applies the staging and production roots with
@@ -25,12 +19,7 @@ import (
 // waiting: the configuration that runs on Hetzner, proven end to end before
 // anyone pays for it.
 func TestSandboxHetznerRoots(t *testing.T) {
-	gate(t, "PLATFORM_E2E_SANDBOX", "starts a sandbox service and applies environments/staging and production to it; runs with PLATFORM_E2E_SANDBOX=1 (test/plan/e2e.yaml)")
-	bins, err := sandbox.FindKubeBinaries("")
-	testenv.Require(t, err == nil, "kube-apiserver and etcd (.cache/kube/"+sandbox.KubeVersion+")", "go tool task kube:build")
-	manifest, err := fluxoperator.Ensure(testenv.CacheDir(), fluxoperator.DefaultVersion)
-	testenv.Require(t, err == nil, fmt.Sprintf("the Flux Operator manifest (%v)", err), "go run ./test/cmd/flux-operator-manifest")
-	svc := startSandbox(t, bins)
+	svc, manifest := sandboxSuite(t, "environments/staging and production")
 
 	for _, tc := range []struct {
 		env     string
@@ -48,7 +37,7 @@ func TestSandboxHetznerRoots(t *testing.T) {
 				"flux_wait":                   false,
 				"flux_operator_manifest_path": manifest,
 			}, map[string]string{"hcloud_token": svc.token})
-			opts.TerraformDir = withLocalBackend(t, tc.env)
+			opts.TerraformDir = isolatedRoot(t, tc.env)
 			opts.VarFiles = []string{tc.env + ".tfvars"}
 			opts.SetVarsAfterVarFiles = true // the test's cluster name wins over the tfvars
 			ctx := context.Background()
@@ -101,39 +90,6 @@ func TestSandboxHetznerRoots(t *testing.T) {
 			}
 		})
 	}
-}
-
-// withLocalBackend copies an environment root (its .tf and .tfvars files)
-// into a temp tree next to a link to modules/, and overrides its S3 backend
-// with a local one, so the root runs unchanged but for where state lives.
-func withLocalBackend(t *testing.T, env string) string {
-	t.Helper()
-	root := testenv.RepoRoot()
-	tmp := t.TempDir()
-	if err := os.Symlink(filepath.Join(root, "modules"), filepath.Join(tmp, "modules")); err != nil {
-		t.Fatal(err)
-	}
-	dst := filepath.Join(tmp, "environments", env)
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(root, "environments", env, "*.tf*"))
-	for _, f := range files {
-		if strings.HasSuffix(f, ".tf") || strings.HasSuffix(f, ".tfvars") {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	override := "terraform {\n  backend \"local\" {}\n}\n"
-	if err := os.WriteFile(filepath.Join(dst, "backend_override.tf"), []byte(override), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 func sameSet(a, b []string) bool {

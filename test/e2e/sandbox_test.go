@@ -36,13 +36,7 @@ import (
 // here), an agent pool scaled up and down, and a destroy that leaves nothing
 // in the emulator and no control plane running.
 func TestSandbox(t *testing.T) {
-	gate(t, "PLATFORM_E2E_SANDBOX", "starts a sandbox service and applies environments/sandbox; runs with PLATFORM_E2E_SANDBOX=1 (test/plan/e2e.yaml)")
-	bins, err := sandbox.FindKubeBinaries("")
-	testenv.Require(t, err == nil, "kube-apiserver and etcd (.cache/kube/"+sandbox.KubeVersion+")", "go tool task kube:build")
-	manifest, err := fluxoperator.Ensure(testenv.CacheDir(), fluxoperator.DefaultVersion)
-	testenv.Require(t, err == nil, fmt.Sprintf("the Flux Operator manifest (%v)", err), "go run ./test/cmd/flux-operator-manifest")
-
-	svc := startSandbox(t, bins)
+	svc, manifest := sandboxSuite(t, "environments/sandbox")
 	name := uniqueName("e2e")
 	opts := rootOptions(t, "sandbox", map[string]any{
 		"hcloud_endpoint":        svc.api,
@@ -156,6 +150,18 @@ func TestSandbox(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// sandboxSuite gates a sandbox test, checks its prerequisites (kube
+// binaries, the Flux Operator manifest) and starts its sandbox service.
+func sandboxSuite(t *testing.T, applies string) (svc *sandboxService, operatorManifest string) {
+	t.Helper()
+	gate(t, "PLATFORM_E2E_SANDBOX", "starts a sandbox service and applies "+applies+" to it; runs with PLATFORM_E2E_SANDBOX=1 (test/plan/e2e.yaml)")
+	bins, err := sandbox.FindKubeBinaries("")
+	testenv.Require(t, err == nil, "kube-apiserver and etcd (.cache/kube/"+sandbox.KubeVersion+")", "go tool task kube:build")
+	manifest, err := fluxoperator.Ensure(testenv.CacheDir(), fluxoperator.DefaultVersion)
+	testenv.Require(t, err == nil, fmt.Sprintf("the Flux Operator manifest (%v)", err), "go run ./test/cmd/flux-operator-manifest")
+	return startSandbox(t, bins), manifest
 }
 
 // sandboxService is the sandbox program (test/sandbox/cmd/sandbox) running
