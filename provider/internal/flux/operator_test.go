@@ -1,14 +1,11 @@
 package flux_test
 
 import (
-	"encoding/base64"
 	"testing"
 
 	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/test/fluxoperator"
 )
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // buildOperatorManifest returns the operator's install.yaml for the default
 // release, assembled from the flux-operator module's config/ the way its

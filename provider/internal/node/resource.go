@@ -575,15 +575,7 @@ func (r *nodeResource) drainNode(ctx context.Context, m *nodeModel) (diags diag.
 	return diags
 }
 
-func unreachable(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "connection refused") || strings.Contains(s, "no route to host") ||
-		strings.Contains(s, "i/o timeout") || strings.Contains(s, "context deadline exceeded") || strings.Contains(s, "EOF")
-}
+func unreachable(err error) bool { return kube.Unreachable(err) }
 
 func (r *nodeResource) poller() kube.Poller {
 	base := time.Second
