@@ -26,6 +26,7 @@ import (
 	"github.com/sre-platform/platform/provider/internal/kind"
 	"github.com/sre-platform/platform/provider/internal/node"
 	"github.com/sre-platform/platform/provider/internal/providerdata"
+	"github.com/sre-platform/platform/provider/internal/secret"
 )
 
 // Address is the provider's registry address.
@@ -132,7 +133,8 @@ func (p *platformProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (p *platformProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{cluster.NewResource, node.NewServer, node.NewAgent, flux.NewResource, kind.NewResource}
+	return []func() resource.Resource{cluster.NewResource, node.NewServer, node.NewAgent, flux.NewResource, kind.NewResource,
+		secret.NewResource}
 }
 
 func (p *platformProvider) DataSources(context.Context) []func() datasource.DataSource {
