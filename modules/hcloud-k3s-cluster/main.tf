@@ -61,6 +61,11 @@ locals {
   # With a load balancer the cluster resource renders the kubeconfig for it;
   # without one the first server's kubeconfig points at that server.
   kubeconfig = var.load_balancer.enabled ? platform_k3s_cluster.this.kubeconfig : platform_k3s_server.first.kubeconfig
+
+  # The cloud Secret follows hcloud_token unless cloud_secret.enabled says
+  # otherwise (true without a token fails validation). Whether a token was
+  # given is no secret, so the count may depend on it.
+  cloud_secret = coalesce(var.cloud_secret.enabled, nonsensitive(var.hcloud_token != null))
 }
 
 # ---------------------------------------------------------------- network
@@ -253,4 +258,33 @@ resource "platform_k3s_agent" "this" {
   timeouts     = var.timeouts
 
   depends_on = [hcloud_network_subnet.nodes, hcloud_load_balancer_target.api]
+}
+
+# ---------------------------------------------------------------- cloud Secret
+
+# The Secret the Hetzner cloud-controller-manager and CSI driver read
+# (flux/infrastructure/controllers/hcloud): the API token and this cluster's
+# network by ID, both known here, so neither lives in git and a cluster under
+# any name gets its own network. Created after every node and the API
+# load balancer path (like whatever uses the kubeconfig output), deleted before
+# them.
+resource "platform_cluster_secret" "cloud" {
+  count      = local.cloud_secret ? 1 : 0
+  kubeconfig = local.kubeconfig
+  namespace  = var.cloud_secret.namespace
+  name       = var.cloud_secret.name
+
+  data = {
+    token   = var.hcloud_token
+    network = tostring(hcloud_network.this.id)
+  }
+
+  depends_on = [
+    platform_k3s_server.first,
+    platform_k3s_server.joining,
+    platform_k3s_agent.this,
+    hcloud_load_balancer_network.api,
+    hcloud_load_balancer_service.api,
+    hcloud_load_balancer_target.api,
+  ]
 }

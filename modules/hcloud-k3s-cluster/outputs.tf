@@ -4,7 +4,7 @@ output "cluster_name" {
 }
 
 output "kubeconfig" {
-  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password. Whatever uses it is created after, and destroyed before, every node and the load balancer's service and target (the path to the API)."
+  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password. Whatever uses it is created after, and destroyed before, every node, the load balancer's service and target (the path to the API) and the cloud Secret."
   value       = local.kubeconfig
   sensitive   = true
 
@@ -15,6 +15,7 @@ output "kubeconfig" {
     hcloud_load_balancer_network.api,
     hcloud_load_balancer_service.api,
     hcloud_load_balancer_target.api,
+    platform_cluster_secret.cloud,
   ]
 }
 
@@ -79,4 +80,11 @@ output "load_balancer_private_ip" {
 output "server_ca_certificate" {
   description = "PEM of the CA that signs the API server certificates (what clients trust)."
   value       = platform_k3s_cluster.this.server_ca_certificate
+}
+
+output "cloud_secret" {
+  description = "`<namespace>/<name>` of the Secret with the Hetzner token and the network ID that the cloud-controller-manager and CSI driver read; null when it is not created (`cloud_secret`, `hcloud_token`)."
+  value       = local.cloud_secret ? "${var.cloud_secret.namespace}/${var.cloud_secret.name}" : null
+
+  depends_on = [platform_cluster_secret.cloud]
 }

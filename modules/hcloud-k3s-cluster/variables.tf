@@ -296,3 +296,47 @@ variable "timeouts" {
     error_message = "timeouts must be Go durations such as \"30m\" or \"1h30m\"."
   }
 }
+
+variable "hcloud_token" {
+  description = "Hetzner Cloud API token the cluster's cloud-controller-manager and CSI driver act with (usually the token Terraform uses), written to the `cloud_secret` Secret. Null: no such Secret, unless `cloud_secret.enabled` is true, which then fails validation. Never put it in a tfvars file."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.hcloud_token == null || can(regex("^[A-Za-z0-9]{64}$", var.hcloud_token))
+    error_message = "hcloud_token must be a Hetzner Cloud API token: exactly 64 letters and digits."
+  }
+}
+
+variable "cloud_secret" {
+  description = <<-EOT
+    The Secret (keys `token` = `hcloud_token`, `network` = the private network's ID) that the Hetzner
+    cloud-controller-manager and CSI driver read, created in the cluster after every node. `enabled`: null (the default)
+    creates it exactly when `hcloud_token` is set; true requires `hcloud_token` (a validation error names it otherwise);
+    false never creates it. `namespace` and `name` default to `kube-system` / `hcloud`, what
+    flux/infrastructure/controllers/hcloud expects.
+  EOT
+  type = object({
+    enabled   = optional(bool)
+    namespace = optional(string, "kube-system")
+    name      = optional(string, "hcloud")
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.cloud_secret.enabled != true || var.hcloud_token != null
+    error_message = "cloud_secret.enabled is true but hcloud_token is null: the cloud Secret needs the Hetzner token. Pass hcloud_token (the environments take TF_VAR_hcloud_token, which hack/tf-env.sh sets from HCLOUD_TOKEN), or set cloud_secret.enabled = false."
+  }
+
+  validation {
+    condition     = length(var.cloud_secret.namespace) <= 63 && can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.cloud_secret.namespace))
+    error_message = "cloud_secret.namespace must be a namespace name: a lowercase DNS label (a-z, 0-9, '-') of at most 63 characters."
+  }
+
+  validation {
+    condition     = length(var.cloud_secret.name) <= 253 && can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", var.cloud_secret.name))
+    error_message = "cloud_secret.name must be a Secret name: a lowercase DNS subdomain (a-z, 0-9, '-' and '.') of at most 253 characters."
+  }
+}

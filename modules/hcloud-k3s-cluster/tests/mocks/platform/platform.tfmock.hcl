@@ -1,5 +1,6 @@
 # Values the in-repo provider's mock returns in place of generated PKI and
-# Hetzner-assigned addresses.
+# Hetzner-assigned addresses. The kubeconfigs load (platform_cluster_secret
+# validates its kubeconfig at plan time) and differ by server address.
 
 mock_resource "platform_k3s_cluster" {
   defaults = {
@@ -7,7 +8,7 @@ mock_resource "platform_k3s_cluster" {
     token                 = "K10mock::server:secret"
     server_bundle         = "{\"mock\":true}"
     server_ca_certificate = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
-    kubeconfig            = "apiVersion: v1\nkind: Config\n# cluster (load balancer)\n"
+    kubeconfig            = "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://203.0.113.10:6443\"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
   }
 }
 
@@ -16,7 +17,7 @@ mock_resource "platform_k3s_server" {
     id           = "6006"
     ipv4_address = "198.51.100.2"
     ipv6_address = "2001:db8:1::1"
-    kubeconfig   = "apiVersion: v1\nkind: Config\n# first server\n"
+    kubeconfig   = "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://198.51.100.2:6443\"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
     config_hash  = "0123456789abcdef0123456789abcdef"
     status       = "running"
   }
@@ -29,5 +30,12 @@ mock_resource "platform_k3s_agent" {
     ipv6_address = "2001:db8:2::1"
     config_hash  = "fedcba9876543210fedcba9876543210"
     status       = "running"
+  }
+}
+
+mock_resource "platform_cluster_secret" {
+  defaults = {
+    id   = "kube-system/hcloud"
+    type = "Opaque" # the provider's default
   }
 }
