@@ -10,7 +10,8 @@
 #                dir live in .cache/sandbox
 #   local        kind on this machine; local state in .cache/state/local
 #   develop, staging, production
-#                Hetzner: HCLOUD_TOKEN (or TF_VAR_hcloud_token), backend.hcl
+#                Hetzner: HCLOUD_TOKEN (or TF_VAR_hcloud_token; the first
+#                becomes the second when only it is set), backend.hcl
 #                (from backend.hcl.example) and S3 credentials
 #                (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)
 source "$(dirname "$0")/lib.sh"
@@ -54,6 +55,11 @@ local)
     die "$action: environments/$env/backend.hcl is missing: copy backend.hcl.example to backend.hcl and set your S3 bucket (see environments/README.md)"
   [ -n "${HCLOUD_TOKEN:-}${TF_VAR_hcloud_token:-}" ] ||
     die "$action: HCLOUD_TOKEN is not set: export the API token of the $env Hetzner project (or TF_VAR_hcloud_token)"
+  # The root needs the token as a value (the cluster's Secret kube-system/hcloud
+  # holds it), not only in the providers' HCLOUD_TOKEN.
+  if [ -z "${TF_VAR_hcloud_token:-}" ]; then
+    export TF_VAR_hcloud_token="${HCLOUD_TOKEN:-}"
+  fi
   if [ -z "${AWS_ACCESS_KEY_ID:-}" ] && [ -z "${AWS_PROFILE:-}" ] && [ ! -f "${AWS_SHARED_CREDENTIALS_FILE:-$HOME/.aws/credentials}" ]; then
     die "$action: no S3 credentials for the state backend: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
   fi

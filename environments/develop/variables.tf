@@ -1,7 +1,7 @@
 # ---------------------------------------------------------------- Hetzner API
 
 variable "hcloud_token" {
-  description = "Hetzner Cloud API token (read/write) of the environment's project. Null: HCLOUD_TOKEN from the environment. Pass it as TF_VAR_hcloud_token or HCLOUD_TOKEN, never in a tfvars file."
+  description = "Hetzner Cloud API token (read/write) of the environment's project: both providers use it, and the cluster's Secret kube-system/hcloud (cloud-controller-manager, CSI driver) holds it, so it is required. Pass it as TF_VAR_hcloud_token (hack/tf-env.sh sets it from HCLOUD_TOKEN), never in a tfvars file."
   type        = string
   default     = null
   sensitive   = true

@@ -22,6 +22,12 @@ module "cluster" {
   load_balancer = { enabled = false }
   labels        = { environment = "sandbox" }
   timeouts      = { create = "5m", delete = "5m" }
+
+  # No cloud-controller-manager runs here, but the Secret kube-system/hcloud
+  # (the emulator's token, the network ID) is created as on Hetzner whenever
+  # the token is passed (go tool task up, the e2e suites), so every sandbox
+  # run exercises it.
+  hcloud_token = var.hcloud_token
 }
 
 module "flux" {

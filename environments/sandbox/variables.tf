@@ -6,7 +6,7 @@ variable "hcloud_endpoint" {
 }
 
 variable "hcloud_token" {
-  description = "API token of the sandbox project (.cache/sandbox/token, 64 characters). Null: HCLOUD_TOKEN."
+  description = "API token of the sandbox project (.cache/sandbox/token, 64 characters); also written to the cluster's Secret kube-system/hcloud. Null: the providers read HCLOUD_TOKEN and no such Secret is created."
   type        = string
   default     = null
   sensitive   = true

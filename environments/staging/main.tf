@@ -21,6 +21,12 @@ module "cluster" {
   ssh_public_key     = var.ssh_public_key
   etcd_snapshot_cron = var.etcd_snapshot_cron
   labels             = merge(var.labels, { environment = local.environment })
+
+  # Secret kube-system/hcloud (token, network ID) for the cloud-controller-manager
+  # and CSI driver that Flux installs. Always on here: a null token fails the
+  # plan (hack/tf-env.sh sets TF_VAR_hcloud_token from HCLOUD_TOKEN).
+  hcloud_token = var.hcloud_token
+  cloud_secret = { enabled = true }
 }
 
 module "flux" {
