@@ -56,9 +56,6 @@ type fullCluster struct {
 	// appsSkip, when not empty, is why the checks that need the apps (apps,
 	// ingress, prometheus) cannot run on this cluster; they SKIP with it.
 	appsSkip string
-	// beforeApps runs first in the apps check (optional): preconditions that
-	// would otherwise only show up as a long timeout.
-	beforeApps func(t *testing.T, ctx context.Context, kc kubernetes.Interface)
 }
 
 // Timeouts of the full-cluster checks. Flux's own stages allow up to
@@ -92,12 +89,7 @@ func checkFullCluster(t *testing.T, c fullCluster) {
 	}{
 		{"nodes", false, func(t *testing.T) { checkNodes(t, ctx, kc, c.nodes) }},
 		{"flux", false, func(t *testing.T) { checkFlux(t, ctx, dc, c.flux) }},
-		{"apps", true, func(t *testing.T) {
-			if c.beforeApps != nil {
-				c.beforeApps(t, ctx, kc)
-			}
-			checkApps(t, ctx, kc, dc, facts)
-		}},
+		{"apps", true, func(t *testing.T) { checkApps(t, ctx, kc, dc, facts) }},
 		{"ingress", true, func(t *testing.T) { checkIngress(t, ctx, kc, c, facts) }},
 		{"prometheus", true, func(t *testing.T) { checkPrometheus(t, ctx, kc, facts) }},
 	}

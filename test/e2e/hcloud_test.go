@@ -32,8 +32,9 @@ const e2eLabel = "terratest"
 // TestHcloud is the Hetzner suite: environments/develop (its develop.tfvars,
 // a unique cluster name, local state instead of the S3 backend) applied with
 // Terratest on real Hetzner Cloud, an idempotent re-apply, the Hetzner labels
-// checked, then the full-cluster checks (nodes Ready with roles, FluxInstance
-// Ready, and — with the develop SOPS key — the apps available, the backend's
+// checked, the cloud controllers' Secret kube-system/hcloud (this run's token
+// and network ID), then the full-cluster checks (nodes Ready with roles,
+// FluxInstance Ready, and — with the develop SOPS key — the apps available, the backend's
 // /readyz through the Traefik load balancer, the backend's Prometheus target
 // up). It always destroys, then sweeps the project by label and deletes (and
 // fails on) anything of this cluster that survived.
@@ -55,15 +56,16 @@ func TestHcloud(t *testing.T) {
 	hc := hcloud.NewClient(hcloud.WithToken(token), hcloud.WithApplication("sre-platform-e2e", ""),
 		hcloud.WithEndpoint(envOr("HCLOUD_ENDPOINT", "https://api.hetzner.cloud/v1")))
 
-	// Without the SOPS key Flux cannot decrypt flux/secrets/develop, and
-	// infra-controllers (the cloud-controller-manager's token), and with it
-	// Traefik, the monitoring stack and the apps, never become Ready.
+	// Without the SOPS key Flux cannot decrypt flux/secrets/develop (the
+	// Alertmanager receivers), so observability, and after it infra-configs
+	// and the apps, never become Ready. The cloud controllers' Secret does not
+	// depend on it: Terraform creates it (checkCloudSecret).
 	appsSkip := ""
 	sopsKey := os.Getenv("TF_VAR_sops_age_key")
 	sops := sopsKey != ""
 	if !sops {
-		appsSkip = "TF_VAR_sops_age_key is not set: flux/clusters/develop decrypts flux/secrets/develop (the cloud-controller-manager's " +
-			"token, Alertmanager receivers) before Traefik, the monitoring stack and the apps, so the apps, ingress and prometheus " +
+		appsSkip = "TF_VAR_sops_age_key is not set: flux/clusters/develop decrypts flux/secrets/develop (Alertmanager receivers) " +
+			"in the observability stage, which infra-configs and the apps wait for, so the apps, ingress and prometheus " +
 			"checks need the develop SOPS key (docs/runbooks/sops.md)"
 		t.Logf("SOPS: %s", appsSkip)
 	}
@@ -71,11 +73,12 @@ func TestHcloud(t *testing.T) {
 	// Pre-flight: the token works, and the cloud-controller-manager of this
 	// run cannot take over a load balancer it did not create (the Traefik
 	// Service asks for one by name, and the controller adopts an existing
-	// one of that name).
+	// one of that name). The controllers and Traefik run with or without the
+	// SOPS key (infra-controllers decrypts nothing).
 	if _, err := hc.Location.All(ctx); err != nil {
 		t.Fatalf("Hetzner API with HCLOUD_TOKEN: %v", err)
 	}
-	if sops && facts.TraefikLBName != "" {
+	if facts.TraefikLBName != "" {
 		lb, _, err := hc.LoadBalancer.GetByName(ctx, facts.TraefikLBName)
 		if err != nil {
 			t.Fatalf("Hetzner API: %v", err)
@@ -137,6 +140,9 @@ func TestHcloud(t *testing.T) {
 	kubeconfig := sensitiveOutput(t, opts, "kubeconfig")
 	kc, _, _ = clients(t, kubeconfig)
 	networkID := terraform.Output(t, opts, "network_id")
+	// Before anything else: with a wrong Secret the controllers would act in
+	// another network or project, outside this suite's leak sweep.
+	checkCloudSecret(t, ctx, kc, token, networkID)
 	if ep := terraform.Output(t, opts, "api_endpoint"); !strings.HasPrefix(ep, "https://") || !strings.HasSuffix(ep, ":6443") {
 		t.Errorf("api_endpoint output %q, want https://<address>:6443", ep)
 	}
@@ -183,9 +189,6 @@ func TestHcloud(t *testing.T) {
 		kubeconfig: kubeconfig,
 		nodes:      nodes,
 		appsSkip:   appsSkip,
-		beforeApps: func(t *testing.T, ctx context.Context, kc kubernetes.Interface) {
-			checkCloudSecret(t, ctx, kc, token, name+"-network", networkID)
-		},
 		ingressBase: func(ctx context.Context, kc kubernetes.Interface, scheme string) (string, error) {
 			svc, err := traefikService(ctx, kc, facts)
 			if err != nil {
@@ -199,32 +202,6 @@ func TestHcloud(t *testing.T) {
 	})
 
 	destroy()
-}
-
-// checkCloudSecret: the Secret kube-system/hcloud that Flux decrypts from
-// flux/secrets/develop is what the cloud-controller-manager and the CSI driver
-// act with. It must name this cluster's network and this project's token, or
-// they would route, attach load balancers and create volumes somewhere else —
-// which would only show up much later as a timeout.
-func checkCloudSecret(t *testing.T, ctx context.Context, kc kubernetes.Interface, token, network, networkID string) {
-	var sec *corev1.Secret
-	if _, err := waitFor(t, ctx, "Secret kube-system/hcloud applied by Flux (decrypted)", fluxTimeout, 15*time.Second, func() (string, error) {
-		var err error
-		sec, err = kc.CoreV1().Secrets("kube-system").Get(ctx, "hcloud", metav1.GetOptions{})
-		return "", err
-	}); err != nil {
-		t.Fatalf("%v: is TF_VAR_sops_age_key the develop key? (Kustomization flux-system/infra-controllers shows a decryption error otherwise)", err)
-	}
-	if got := string(sec.Data["network"]); got != network && got != networkID {
-		t.Fatalf("Secret kube-system/hcloud (flux/secrets/develop/hcloud.yaml) names network %q, this cluster's network is %q (id %s): "+
-			"the cloud-controller-manager would not route pods or attach the Traefik load balancer to it. "+
-			"An environment under another name needs its network (and token) in that Secret — see docs/e2e.md", got, network, networkID)
-	}
-	if string(sec.Data["token"]) != token {
-		t.Fatalf("Secret kube-system/hcloud (flux/secrets/develop/hcloud.yaml) holds a different Hetzner token than HCLOUD_TOKEN: " +
-			"the cloud-controller-manager and CSI driver would create load balancers and volumes in another project, " +
-			"outside this suite's leak sweep — see docs/e2e.md")
-	}
 }
 
 // publicIPv4 is the first public IPv4 among a LoadBalancer Service's ingress

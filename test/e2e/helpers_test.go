@@ -183,3 +183,25 @@ func gate(t *testing.T, envVar, how string) {
 		t.Skipf("SKIP: %s", how)
 	}
 }
+
+// checkCloudSecret: the Secret kube-system/hcloud that the module creates
+// (modules/hcloud-k3s-cluster cloud_secret) is what the cloud-controller-manager
+// and the CSI driver act with. It must hold this run's token and this
+// cluster's network ID, or they would route, attach load balancers and create
+// volumes somewhere else — which would only show up much later as a timeout.
+func checkCloudSecret(t *testing.T, ctx context.Context, kc kubernetes.Interface, token, networkID string) {
+	t.Helper()
+	sec, err := kc.CoreV1().Secrets("kube-system").Get(ctx, "hcloud", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("Secret kube-system/hcloud (created by the apply: modules/hcloud-k3s-cluster cloud_secret): %v", err)
+	}
+	if got := string(sec.Data["network"]); got != networkID {
+		t.Fatalf("Secret kube-system/hcloud names network %q, this cluster's network ID is %s (output network_id)", got, networkID)
+	}
+	if string(sec.Data["token"]) != token {
+		t.Fatal("Secret kube-system/hcloud holds another Hetzner token than the one the root was applied with")
+	}
+	if m := sec.Labels["app.kubernetes.io/managed-by"]; m != "terraform-provider-platform" {
+		t.Errorf("Secret kube-system/hcloud label app.kubernetes.io/managed-by = %q, want terraform-provider-platform", m)
+	}
+}

@@ -57,6 +57,7 @@ func TestSandboxHetznerRoots(t *testing.T) {
 				t.Errorf("api_endpoint %q, want the load balancer https://%s:6443", ep, lbIP)
 			}
 			kc, dc, cfg := clients(t, sensitiveOutput(t, opts, "kubeconfig"))
+			checkCloudSecret(t, ctx, kc, svc.token, terraform.Output(t, opts, "network_id"))
 			if !strings.Contains(cfg.Host, lbIP) {
 				t.Errorf("kubeconfig server %s, want the load balancer %s", cfg.Host, lbIP)
 			}

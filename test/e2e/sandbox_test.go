@@ -59,6 +59,8 @@ func TestSandbox(t *testing.T) {
 
 	kubeconfig := sensitiveOutput(t, opts, "kubeconfig")
 	kc, dc, _ := clients(t, kubeconfig)
+	// The cloud controllers' Secret, as on Hetzner (nothing reads it here).
+	checkCloudSecret(t, ctx, kc, svc.token, terraform.Output(t, opts, "network_id"))
 	cp, worker1, worker2 := name+"-cp-1", name+"-workers-1", name+"-workers-2"
 	if got := terraform.OutputList(t, opts, "node_names"); !slices.Equal(got, []string{cp, worker1}) {
 		t.Errorf("node_names output %v, want [%s %s]", got, cp, worker1)
