@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	kresource "k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/client-go/tools/clientcmd"
 	sigyaml "sigs.k8s.io/yaml"
 )
 
@@ -124,15 +123,7 @@ var (
 			return fmt.Errorf("the patch must be a strategic merge patch (a YAML object) or a JSON6902 patch (a YAML list of operations)")
 		},
 	}
-	validKubeconfig = stringCheck{
-		desc: "a kubeconfig with a current context", summary: "Invalid kubeconfig",
-		check: func(s string) error {
-			if _, err := clientcmd.RESTConfigFromKubeConfig([]byte(s)); err != nil {
-				return fmt.Errorf("the kubeconfig does not load: %v", err)
-			}
-			return nil
-		},
-	}
+
 	// validAgeKey accepts age-keygen's output: keys one per line, comments
 	// and blank lines allowed, at least one key.
 	validAgeKey = stringCheck{

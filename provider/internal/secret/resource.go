@@ -65,7 +65,7 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Required: true, Sensitive: true,
 				Description: "Kubeconfig (YAML) of the cluster, e.g. `platform_k3s_cluster.this.kubeconfig`. Used only when " +
 					"the resource is created, read, updated or deleted; its current context is used.",
-				Validators: []validator.String{validKubeconfig},
+				Validators: []validator.String{kube.ValidKubeconfig},
 			},
 			"namespace": schema.StringAttribute{
 				Required: true, Description: "Namespace of the Secret (must exist). Changing it replaces the Secret.",

@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // MaxSize is the API server's limit on the summed size of a Secret's values.
@@ -41,15 +40,7 @@ func problems(what, value string, msgs []string) error {
 }
 
 var (
-	validKubeconfig = stringCheck{
-		desc: "a kubeconfig with a current context", summary: "Invalid kubeconfig",
-		check: func(s string) error {
-			if _, err := clientcmd.RESTConfigFromKubeConfig([]byte(s)); err != nil {
-				return fmt.Errorf("the kubeconfig does not load: %v", err)
-			}
-			return nil
-		},
-	}
+
 	validNamespace = stringCheck{
 		desc: "a namespace name (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)", summary: "Invalid namespace",
 		check: func(s string) error {
