@@ -18,7 +18,9 @@ func (kubeconfigValidator) Description(context.Context) string {
 	return "a kubeconfig with a current context"
 }
 
-func (v kubeconfigValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v kubeconfigValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (kubeconfigValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

@@ -40,7 +40,6 @@ func problems(what, value string, msgs []string) error {
 }
 
 var (
-
 	validNamespace = stringCheck{
 		desc: "a namespace name (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)", summary: "Invalid namespace",
 		check: func(s string) error {
