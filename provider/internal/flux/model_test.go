@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigyaml "sigs.k8s.io/yaml"
+
+	"github.com/sre-platform/platform/provider/internal/tfval"
 )
 
 const sopsPatch = `apiVersion: kustomize.toolkit.fluxcd.io/v1
@@ -279,7 +281,7 @@ func TestInstanceReady(t *testing.T) {
 }
 
 func TestValidators(t *testing.T) {
-	ok := map[*stringCheck][]string{
+	ok := map[*tfval.StringCheck][]string{
 		&validDistributionVersion: {"2.x", "2.9.x", "2.9.6", "v2.9.6", ">=2.8.0 <2.10.0", "~2.9"},
 		&validOperatorVersion:     {"v0.59.0", "v1.0.0-rc.1"},
 		&validRegistry:            {"ghcr.io/fluxcd", "registry.example.com:5000/mirror/fluxcd", "localhost:5000"},
@@ -289,7 +291,7 @@ func TestValidators(t *testing.T) {
 		&validTimeout:             {"10m", "90s", "1h30m"},
 		&validDomain:              {"cluster.local", "k8s.example.com"},
 	}
-	bad := map[*stringCheck][]string{
+	bad := map[*tfval.StringCheck][]string{
 		&validDistributionVersion: {"latest", "two", "2.x; rm"},
 		&validOperatorVersion:     {"0.59.0", "v0.59", "latest"},
 		&validRegistry:            {"https://ghcr.io/fluxcd", "GHCR.io", ""},
@@ -301,15 +303,15 @@ func TestValidators(t *testing.T) {
 	}
 	for v, vals := range ok {
 		for _, s := range vals {
-			if err := v.check(s); err != nil {
-				t.Errorf("%s: %q refused: %v", v.summary, s, err)
+			if err := v.Check(s); err != nil {
+				t.Errorf("%s: %q refused: %v", v.Summary, s, err)
 			}
 		}
 	}
 	for v, vals := range bad {
 		for _, s := range vals {
-			if err := v.check(s); err == nil {
-				t.Errorf("%s: %q accepted", v.summary, s)
+			if err := v.Check(s); err == nil {
+				t.Errorf("%s: %q accepted", v.Summary, s)
 			}
 		}
 	}

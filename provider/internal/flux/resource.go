@@ -30,7 +30,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	kubeclient "github.com/sre-platform/platform/provider/internal/kube"
+	"github.com/sre-platform/platform/provider/internal/tfval"
 )
 
 // Default operation timeouts.
@@ -106,7 +106,7 @@ func (r *fluxResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				Required: true, Sensitive: true,
 				Description: "Kubeconfig (YAML) of the cluster, e.g. `platform_k3s_cluster.this.kubeconfig`. Used only when " +
 					"the resource is created, read, updated or deleted; its current context is used.",
-				Validators: []validator.String{kubeclient.ValidKubeconfig},
+				Validators: []validator.String{tfval.Kubeconfig},
 			},
 			"operator_version": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(DefaultOperatorVersion),

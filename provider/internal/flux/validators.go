@@ -1,7 +1,6 @@
 package flux
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	kresource "k8s.io/apimachinery/pkg/api/resource"
 	sigyaml "sigs.k8s.io/yaml"
+
+	"github.com/sre-platform/platform/provider/internal/tfval"
 )
 
 var (
@@ -25,24 +25,6 @@ var (
 	ageKeyRe              = regexp.MustCompile(`^AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}$`)
 )
 
-// stringCheck adapts a func to a validator.String with one message.
-type stringCheck struct {
-	desc    string
-	summary string
-	check   func(string) error
-}
-
-func (v stringCheck) Description(context.Context) string             { return v.desc }
-func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
-func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := v.check(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, v.summary, err.Error())
-	}
-}
-
 func matches(re *regexp.Regexp, what string) func(string) error {
 	return func(s string) error {
 		if !re.MatchString(s) {
@@ -53,29 +35,29 @@ func matches(re *regexp.Regexp, what string) func(string) error {
 }
 
 var (
-	validOperatorVersion = stringCheck{
-		desc: "a Flux Operator release tag such as v0.59.0", summary: "Invalid Flux Operator version",
-		check: matches(operatorVersionRe, "a Flux Operator release tag such as \"v0.59.0\""),
+	validOperatorVersion = tfval.StringCheck{
+		Desc: "a Flux Operator release tag such as v0.59.0", Summary: "Invalid Flux Operator version",
+		Check: matches(operatorVersionRe, "a Flux Operator release tag such as \"v0.59.0\""),
 	}
-	validDistributionVersion = stringCheck{
-		desc: "a Flux version or semver range such as 2.x or 2.9.x", summary: "Invalid Flux distribution version",
-		check: matches(distributionVersionRe, "a Flux version or semver range such as \"2.x\", \"2.9.x\" or \"2.9.6\""),
+	validDistributionVersion = tfval.StringCheck{
+		Desc: "a Flux version or semver range such as 2.x or 2.9.x", Summary: "Invalid Flux distribution version",
+		Check: matches(distributionVersionRe, "a Flux version or semver range such as \"2.x\", \"2.9.x\" or \"2.9.6\""),
 	}
-	validRegistry = stringCheck{
-		desc: "a container registry host and path without scheme, e.g. ghcr.io/fluxcd", summary: "Invalid registry",
-		check: matches(registryRe, "a container registry host and path without scheme, e.g. \"ghcr.io/fluxcd\""),
+	validRegistry = tfval.StringCheck{
+		Desc: "a container registry host and path without scheme, e.g. ghcr.io/fluxcd", Summary: "Invalid registry",
+		Check: matches(registryRe, "a container registry host and path without scheme, e.g. \"ghcr.io/fluxcd\""),
 	}
-	validDomain = stringCheck{
-		desc: "a DNS domain such as cluster.local", summary: "Invalid cluster domain",
-		check: matches(dnsNameRe, "a DNS domain such as \"cluster.local\""),
+	validDomain = tfval.StringCheck{
+		Desc: "a DNS domain such as cluster.local", Summary: "Invalid cluster domain",
+		Check: matches(dnsNameRe, "a DNS domain such as \"cluster.local\""),
 	}
-	validSecretName = stringCheck{
-		desc: "a Kubernetes object name (lowercase letters, digits, '-' and '.')", summary: "Invalid Secret name",
-		check: matches(secretNameRe, "a Kubernetes object name (lowercase letters, digits, '-' and '.', at most 253 characters)"),
+	validSecretName = tfval.StringCheck{
+		Desc: "a Kubernetes object name (lowercase letters, digits, '-' and '.')", Summary: "Invalid Secret name",
+		Check: matches(secretNameRe, "a Kubernetes object name (lowercase letters, digits, '-' and '.', at most 253 characters)"),
 	}
-	validManifestURL = stringCheck{
-		desc: "an http(s) URL", summary: "Invalid operator manifest URL",
-		check: func(s string) error {
+	validManifestURL = tfval.StringCheck{
+		Desc: "an http(s) URL", Summary: "Invalid operator manifest URL",
+		Check: func(s string) error {
 			u, err := url.Parse(s)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				return fmt.Errorf("%q is not an http(s) URL such as %s", s, OperatorManifestURL(DefaultOperatorVersion))
@@ -83,9 +65,9 @@ var (
 			return nil
 		},
 	}
-	validManifestPath = stringCheck{
-		desc: "a readable local file", summary: "Operator manifest file not found",
-		check: func(s string) error {
+	validManifestPath = tfval.StringCheck{
+		Desc: "a readable local file", Summary: "Operator manifest file not found",
+		Check: func(s string) error {
 			st, err := os.Stat(s)
 			if err != nil {
 				return fmt.Errorf("operator_manifest_path %q: %v", s, err)
@@ -96,9 +78,9 @@ var (
 			return nil
 		},
 	}
-	validQuantity = stringCheck{
-		desc: "a Kubernetes quantity such as 10Gi", summary: "Invalid storage size",
-		check: func(s string) error {
+	validQuantity = tfval.StringCheck{
+		Desc: "a Kubernetes quantity such as 10Gi", Summary: "Invalid storage size",
+		Check: func(s string) error {
 			q, err := kresource.ParseQuantity(s)
 			if err != nil || q.Sign() <= 0 {
 				return fmt.Errorf("%q is not a positive Kubernetes quantity such as \"10Gi\"", s)
@@ -106,9 +88,9 @@ var (
 			return nil
 		},
 	}
-	validPatch = stringCheck{
-		desc: "a strategic merge patch or a JSON6902 patch list, in YAML or JSON", summary: "Invalid kustomize patch",
-		check: func(s string) error {
+	validPatch = tfval.StringCheck{
+		Desc: "a strategic merge patch or a JSON6902 patch list, in YAML or JSON", Summary: "Invalid kustomize patch",
+		Check: func(s string) error {
 			if strings.TrimSpace(s) == "" {
 				return fmt.Errorf("the patch is empty")
 			}
@@ -126,9 +108,9 @@ var (
 
 	// validAgeKey accepts age-keygen's output: keys one per line, comments
 	// and blank lines allowed, at least one key.
-	validAgeKey = stringCheck{
-		desc: "one or more age secret keys (age-keygen output)", summary: "Invalid SOPS age key",
-		check: func(s string) error {
+	validAgeKey = tfval.StringCheck{
+		Desc: "one or more age secret keys (age-keygen output)", Summary: "Invalid SOPS age key",
+		Check: func(s string) error {
 			keys := 0
 			for i, line := range strings.Split(s, "\n") {
 				line = strings.TrimSpace(line)
@@ -146,9 +128,9 @@ var (
 			return nil
 		},
 	}
-	validTimeout = stringCheck{
-		desc: "a Go duration between 1s and 24h, e.g. 10m", summary: "Invalid timeout",
-		check: func(s string) error {
+	validTimeout = tfval.StringCheck{
+		Desc: "a Go duration between 1s and 24h, e.g. 10m", Summary: "Invalid timeout",
+		Check: func(s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil || d < time.Second || d > 24*time.Hour {
 				return fmt.Errorf("%q must be a Go duration between 1s and 24h, e.g. \"10m\" or \"90s\"", s)

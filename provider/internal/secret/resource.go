@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/sre-platform/platform/provider/internal/kube"
+	"github.com/sre-platform/platform/provider/internal/tfval"
 )
 
 // Bounds of one operation. Create and update retry while the API is
@@ -65,7 +66,7 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Required: true, Sensitive: true,
 				Description: "Kubeconfig (YAML) of the cluster, e.g. `platform_k3s_cluster.this.kubeconfig`. Used only when " +
 					"the resource is created, read, updated or deleted; its current context is used.",
-				Validators: []validator.String{kube.ValidKubeconfig},
+				Validators: []validator.String{tfval.Kubeconfig},
 			},
 			"namespace": schema.StringAttribute{
 				Required: true, Description: "Namespace of the Secret (must exist). Changing it replaces the Secret.",

@@ -9,27 +9,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/sre-platform/platform/provider/internal/tfval"
 )
 
 // MaxSize is the API server's limit on the summed size of a Secret's values.
 const MaxSize = 1 << 20
-
-// stringCheck adapts a func to a validator.String with one summary.
-type stringCheck struct {
-	desc, summary string
-	check         func(string) error
-}
-
-func (v stringCheck) Description(context.Context) string             { return v.desc }
-func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
-func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := v.check(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, v.summary, err.Error())
-	}
-}
 
 // problems joins apimachinery's validation messages into one error.
 func problems(what, value string, msgs []string) error {
@@ -40,21 +25,21 @@ func problems(what, value string, msgs []string) error {
 }
 
 var (
-	validNamespace = stringCheck{
-		desc: "a namespace name (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)", summary: "Invalid namespace",
-		check: func(s string) error {
+	validNamespace = tfval.StringCheck{
+		Desc: "a namespace name (a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters)", Summary: "Invalid namespace",
+		Check: func(s string) error {
 			return problems("namespace", s, validation.IsDNS1123Label(s))
 		},
 	}
-	validName = stringCheck{
-		desc: "a Secret name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)", summary: "Invalid Secret name",
-		check: func(s string) error {
+	validName = tfval.StringCheck{
+		Desc: "a Secret name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)", Summary: "Invalid Secret name",
+		Check: func(s string) error {
 			return problems("name", s, validation.IsDNS1123Subdomain(s))
 		},
 	}
-	validType = stringCheck{
-		desc: "a Secret type such as Opaque or kubernetes.io/tls", summary: "Invalid Secret type",
-		check: func(s string) error {
+	validType = tfval.StringCheck{
+		Desc: "a Secret type such as Opaque or kubernetes.io/tls", Summary: "Invalid Secret type",
+		Check: func(s string) error {
 			switch {
 			case strings.TrimSpace(s) == "":
 				return fmt.Errorf("type must not be empty: use Opaque (the default) for arbitrary keys")
