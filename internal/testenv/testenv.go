@@ -9,6 +9,7 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,4 +93,15 @@ func RequireTerraform(t testing.TB) (bin string, env []string) {
 	Require(t, err == nil, "Terraform provider mirror ("+cfg+")", "go tool task tf:mirror")
 	env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cfg, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")
 	return bin, env
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -357,16 +356,6 @@ func traefikService(ctx context.Context, kc kubernetes.Interface, f gitopsFacts)
 }
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // requireTime fails (before anything is created) when the test binary's
 // -timeout would kill the run before it can destroy what it creates: a
 // timeout panics the binary, and neither defers nor Cleanups run.

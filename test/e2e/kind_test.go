@@ -188,7 +188,7 @@ func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
 	for len(ports) < n {
-		if p := freePort(t); !slices.Contains(ports, p) {
+		if p := testenv.FreePort(t); !slices.Contains(ports, p) {
 			ports = append(ports, p)
 		}
 	}

@@ -79,16 +79,6 @@ func kubeBinDir() (string, bool) {
 	return "", false
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func writePEM(t *testing.T, path, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
@@ -203,7 +193,7 @@ func StartControlPlane(t *testing.T) *ControlPlane {
 		t.Fatal(err)
 	}
 
-	etcdClient, etcdPeer, apiPort := freePort(t), freePort(t), freePort(t)
+	etcdClient, etcdPeer, apiPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	client := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peer := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
 	etcd := start(t, "etcd", filepath.Join(bin, "etcd"), []string{
