@@ -76,8 +76,7 @@ tf-docs)
 tf-test)
   # Runs in a scratch copy of modules/ and environments/ (relative module
   # sources keep working) without .terraform/ or lock files: nothing is
-  # written into the checkout, and a lock file recorded for an earlier build
-  # of the in-repo provider's mirror copy cannot fail init. Each root's own
+  # written into the checkout, and no earlier lock file can fail init. Each root's own
   # summary line ("N passed, M failed") is printed as is, so the test
   # runner's tftest parser adds them up.
   work=$(mktemp -d)

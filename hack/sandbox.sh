@@ -141,8 +141,9 @@ tf_run() {
 tf_init() {
   export TF_DATA_DIR="$dir/terraform"
   local out
-  # The in-repo provider is rebuilt into the mirror, so hashes a lock file
-  # recorded go stale; lock files are not committed (docs/air-gapped.md).
+  # Lock files pin nothing here (every provider comes from the local mirror,
+  # built from sources go.sum pins; they are git-ignored): start without one,
+  # so a mirror rebuilt by another Go version never fails init.
   rm -f "$tfroot/.terraform.lock.hcl"
   if ! out=$(terraform -chdir="$tfroot" init -input=false -no-color -reconfigure \
     -backend-config="path=$dir/terraform.tfstate" 2>&1); then
