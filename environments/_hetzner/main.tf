@@ -1,0 +1,53 @@
+# Shared by environments/develop, staging and production (each links this
+# file; its own environment.tf names the environment, versions.tf its state,
+# <env>.tfvars its sizes). A change here changes all three Hetzner
+# environments: plan each of them.
+module "cluster" {
+  source = "../../modules/hcloud-k3s-cluster"
+
+  name               = var.cluster_name
+  k3s_version        = var.k3s_version
+  location           = var.location
+  network_zone       = var.network_zone
+  network_cidr       = var.network_cidr
+  subnet_cidr        = var.subnet_cidr
+  image              = var.image
+  server_type        = var.server_type
+  server_count       = var.server_count
+  agent_pools        = var.agent_pools
+  load_balancer      = var.load_balancer
+  api_allowed_cidrs  = var.api_allowed_cidrs
+  ssh_allowed_cidrs  = var.ssh_allowed_cidrs
+  ssh_public_key     = var.ssh_public_key
+  etcd_snapshot_cron = var.etcd_snapshot_cron
+  labels             = merge(var.labels, { environment = local.environment })
+
+  # Secret kube-system/hcloud (token, network ID) for the cloud-controller-manager
+  # and CSI driver that Flux installs. Always on here: a null token fails the
+  # plan (hack/tf-env.sh sets TF_VAR_hcloud_token from HCLOUD_TOKEN).
+  hcloud_token = var.hcloud_token
+  cloud_secret = { enabled = true }
+}
+
+module "flux" {
+  source = "../../modules/flux-bootstrap"
+
+  kubeconfig   = module.cluster.kubeconfig
+  cluster_name = local.environment
+  cluster_path = var.flux_cluster_path
+  git_url      = var.git_url
+  git_ref      = var.git_ref
+  git_token    = var.git_token
+  sops_age_key = var.sops_age_key
+  # A local manifest decides the operator version itself.
+  operator_version       = var.flux_operator_manifest_path == null ? var.flux_operator_version : null
+  operator_manifest_path = var.flux_operator_manifest_path
+  cluster_size           = var.flux_cluster_size
+  wait                   = var.flux_wait
+
+  ghcr = {
+    enabled  = var.ghcr_token != null
+    username = var.ghcr_username
+    token    = var.ghcr_token
+  }
+}

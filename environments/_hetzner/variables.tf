@@ -1,0 +1,217 @@
+# ---------------------------------------------------------------- Hetzner API
+
+variable "hcloud_token" {
+  description = "Hetzner Cloud API token (read/write) of the environment's project: both providers use it, and the cluster's Secret kube-system/hcloud (cloud-controller-manager, CSI driver) holds it, so it is required. Pass it as TF_VAR_hcloud_token (hack/tf-env.sh sets it from HCLOUD_TOKEN), never in a tfvars file."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "hcloud_endpoint" {
+  description = "Hetzner Cloud API endpoint."
+  type        = string
+  default     = "https://api.hetzner.cloud/v1"
+  nullable    = false
+}
+
+variable "poll_interval" {
+  description = "How often both providers poll running Hetzner actions (Go duration)."
+  type        = string
+  default     = "1s"
+  nullable    = false
+}
+
+# ---------------------------------------------------------------- cluster
+
+variable "cluster_name" {
+  description = "Cluster name: prefix of every Hetzner resource and node name."
+  type        = string
+  nullable    = false
+}
+
+variable "k3s_version" {
+  description = "k3s release of every node, e.g. v1.34.4+k3s1. Changing it rolls the nodes (see docs/runbooks/k3s-upgrade.md)."
+  type        = string
+  default     = "v1.34.4+k3s1"
+  nullable    = false
+}
+
+variable "location" {
+  description = "Hetzner location of the control plane, the load balancer and pools without their own location."
+  type        = string
+  default     = "fsn1"
+  nullable    = false
+}
+
+variable "network_zone" {
+  description = "Network zone of the private network; every location used must lie in it."
+  type        = string
+  default     = "eu-central"
+  nullable    = false
+}
+
+variable "network_cidr" {
+  description = "IP range of the private network."
+  type        = string
+  default     = "10.0.0.0/16"
+  nullable    = false
+}
+
+variable "subnet_cidr" {
+  description = "IP range of the nodes' subnet inside network_cidr."
+  type        = string
+  default     = "10.0.1.0/24"
+  nullable    = false
+}
+
+variable "image" {
+  description = "Hetzner image of every node."
+  type        = string
+  default     = "ubuntu-24.04"
+  nullable    = false
+}
+
+variable "server_type" {
+  description = "Hetzner server type of the control-plane servers."
+  type        = string
+  default     = "cx22"
+  nullable    = false
+}
+
+variable "server_count" {
+  description = "Number of control-plane servers: 1, or an odd number >= 3 for etcd quorum."
+  type        = number
+  default     = 1
+  nullable    = false
+}
+
+variable "agent_pools" {
+  description = "Agent pools by name: server_type, count, optional labels, taints and location (see modules/hcloud-k3s-cluster)."
+  type = map(object({
+    server_type = string
+    count       = number
+    labels      = optional(map(string), {})
+    taints      = optional(list(string), [])
+    location    = optional(string)
+  }))
+  default  = {}
+  nullable = false
+}
+
+variable "load_balancer" {
+  description = "API load balancer in front of the control plane: enabled and type (lb11, lb21, lb31)."
+  type = object({
+    enabled = bool
+    type    = optional(string, "lb11")
+  })
+  default  = { enabled = false }
+  nullable = false
+}
+
+variable "api_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach the Kubernetes API on the servers; must include where Terraform runs."
+  type        = list(string)
+  default     = ["0.0.0.0/0", "::/0"]
+  nullable    = false
+}
+
+variable "ssh_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach SSH; empty keeps SSH closed."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "ssh_public_key" {
+  description = "OpenSSH public key for the nodes; null installs none."
+  type        = string
+  default     = null
+}
+
+variable "etcd_snapshot_cron" {
+  description = "Schedule of k3s etcd snapshots on the servers (five-field cron); null keeps k3s' default (every 12 hours)."
+  type        = string
+  default     = "0 */6 * * *"
+}
+
+variable "labels" {
+  description = "Extra Hetzner labels on every resource (beside environment)."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+# ---------------------------------------------------------------- Flux
+
+variable "flux_cluster_path" {
+  description = "Entry point Flux syncs. Null: flux/clusters/<environment>; flux/clusters/shared runs all three environments on this cluster."
+  type        = string
+  default     = null
+}
+
+variable "git_url" {
+  description = "URL of the GitOps repository."
+  type        = string
+  default     = "https://github.com/sre-platform/platform.git"
+  nullable    = false
+}
+
+variable "git_ref" {
+  description = "Git reference Flux syncs."
+  type        = string
+  default     = "refs/heads/main"
+  nullable    = false
+}
+
+variable "git_token" {
+  description = "HTTPS token for the repository (write access where image automation pushes); null for a public repository. Pass it as TF_VAR_git_token."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "sops_age_key" {
+  description = "The environment's SOPS age private key (age-keygen output); Flux decrypts flux/secrets/<environment> with it. Pass it as TF_VAR_sops_age_key=\"$(cat .cache/sops/<environment>.agekey)\"."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "ghcr_username" {
+  description = "User of the ghcr.io pull credentials (with ghcr_token)."
+  type        = string
+  default     = null
+}
+
+variable "ghcr_token" {
+  description = "ghcr.io token with read:packages; creates the ghcr-auth pull Secret in flux-system. Null: none. Pass it as TF_VAR_ghcr_token."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "flux_operator_version" {
+  description = "Flux Operator release whose install manifest is downloaded from GitHub, unless flux_operator_manifest_path is set."
+  type        = string
+  default     = "v0.59.0"
+  nullable    = false
+}
+
+variable "flux_operator_manifest_path" {
+  description = "Local copy of the Flux Operator install manifest, for air-gapped runs (`go run ./test/cmd/flux-operator-manifest` writes one). Null: download the flux_operator_version release from GitHub."
+  type        = string
+  default     = null
+}
+
+variable "flux_cluster_size" {
+  description = "Flux controllers' size class: small, medium or large."
+  type        = string
+  default     = "medium"
+}
+
+variable "flux_wait" {
+  description = "Wait until the FluxInstance is Ready."
+  type        = bool
+  default     = true
+  nullable    = false
+}
