@@ -2,6 +2,8 @@ package hcloudemu
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -31,11 +33,37 @@ func fuzzEmu(f *testing.F) *Emulator {
 }
 
 func fuzzDo(emu *Emulator, method, path string, body []byte) int {
+	code, _ := fuzzDoBody(emu, method, path, body)
+	return code
+}
+
+func fuzzDoBody(emu *Emulator, method, path string, body []byte) (int, []byte) {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer fz")
 	rec := httptest.NewRecorder()
 	emu.Handler().ServeHTTP(rec, req)
-	return rec.Code
+	return rec.Code, rec.Body.Bytes()
+}
+
+// createdID is the ID of the resource a create answer holds
+// ({"server": {"id": 7, ...}, "action": ...}), or 0.
+func createdID(answer []byte) int64 {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(answer, &top) != nil {
+		return 0
+	}
+	for k, raw := range top {
+		if k == "action" || k == "next_actions" {
+			continue
+		}
+		var obj struct {
+			ID int64 `json:"id"`
+		}
+		if json.Unmarshal(raw, &obj) == nil && obj.ID > 0 {
+			return obj.ID
+		}
+	}
+	return 0
 }
 
 func fuzzCreate(f *testing.F, method, path string, seeds ...string) {
@@ -44,11 +72,20 @@ func fuzzCreate(f *testing.F, method, path string, seeds ...string) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if st := fuzzDo(emu, method, path, body); st >= 500 || st == 0 {
+		st, answer := fuzzDoBody(emu, method, path, body)
+		if st >= 500 || st == 0 {
 			t.Fatalf("%s %s with %q: status %d", method, path, body, st)
 		}
 		if st := fuzzDo(emu, http.MethodGet, path, nil); st != 200 {
 			t.Fatalf("list after %q: %d", body, st)
+		}
+		// Remove what was created, so every iteration meets the same small
+		// project (tens of thousands of leftovers make later requests slow
+		// enough to stall the fuzzer).
+		if id := createdID(answer); st < 300 && id > 0 {
+			if st := fuzzDo(emu, http.MethodDelete, fmt.Sprintf("%s/%d", path, id), nil); st >= 500 {
+				t.Fatalf("delete after %q: status %d", body, st)
+			}
 		}
 	})
 }
