@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # smoke-docker.sh [path/to/static/backend]: container smoke test of the backend.
 #
-# Builds Dockerfile.local (FROM scratch + the host-built static binary; no base
+# First sends the release Dockerfile's build context (apps/backend and its
+# .dockerignore, as .github/workflows/images.yml does) to the engine, copies out
+# what the engine received and builds the binary from that copy alone, with
+# GOWORK=off: the context holds the whole Go module. Then builds
+# Dockerfile.local (FROM scratch + the host-built static binary; no base
 # image is pulled), runs it with --network host on a free loopback port, checks
 # /healthz, /readyz, /metrics (http_requests_total, build_info) and /api/info,
 # the non-root user, the HEALTHCHECK turning healthy and a clean exit on
@@ -35,14 +39,36 @@ echo "engine: ${DOCKER_HOST:-default context} (server $(docker version -f '{{.Se
 ctx=$(mktemp -d)
 tag="backend-smoke:$$"
 name="backend-smoke-$$"
+ctxtag="backend-context:$$"
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   docker rm -f "$name" >/dev/null 2>&1 || true
   docker rmi -f "$tag" >/dev/null 2>&1 || true
+  docker rm -f "$name-context" >/dev/null 2>&1 || true
+  docker rmi -f "$ctxtag" >/dev/null 2>&1 || true
   rm -rf "$ctx"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The release build context: what `docker build apps/backend` sends.
+t=${EPOCHREALTIME/[,.]/}
+if ! printf 'FROM scratch\nCOPY . /src\n' | DOCKER_BUILDKIT=0 docker build -q -t "$ctxtag" -f - "$here" >"$ctx/ctx.log" 2>&1; then
+  cat "$ctx/ctx.log"; echo "FAIL: sending the build context $here"; exit 1
+fi
+docker create --name "$name-context" "$ctxtag" /none >/dev/null
+mkdir -p "$ctx/context"
+docker cp "$name-context:/src/." "$ctx/context"
+docker rm -f "$name-context" >/dev/null; docker rmi -f "$ctxtag" >/dev/null
+for must in go.mod go.sum cmd/backend/main.go api/openapi.yaml; do
+  [[ -e "$ctx/context/$must" ]] || { echo "FAIL: build context lacks $must"; exit 1; }
+done
+if ! (cd "$ctx/context" && CGO_ENABLED=0 GOWORK=off GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -mod=readonly" \
+  go build -trimpath -tags nomsgpack -o "$ctx/context-backend" ./cmd/backend); then
+  echo "FAIL: the backend does not build from its image build context alone"; exit 1
+fi
+echo "ok   release build context ($(find "$ctx/context" -type f | wc -l) files) builds the binary on its own in $(ms_since "$t") ms"
+rm -rf "$ctx/context" "$ctx/context-backend"
 
 bin=${1:-}
 if [[ -z "$bin" ]]; then
@@ -50,7 +76,7 @@ if [[ -z "$bin" ]]; then
   commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
   pkg=github.com/sre-platform/platform/apps/backend/internal/buildinfo
   t=${EPOCHREALTIME/[,.]/}
-  (cd "$here" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -tags nomsgpack \
+  (cd "$here" && CGO_ENABLED=0 GOWORK=off GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -tags nomsgpack \
     -ldflags "-s -w -X $pkg.Version=$version -X $pkg.Commit=$commit" -o "$ctx/backend" ./cmd/backend)
   echo "binary: built in $(ms_since "$t") ms"
   bin="$ctx/backend"

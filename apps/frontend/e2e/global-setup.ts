@@ -1,7 +1,7 @@
 // Starts the real backend and nginx for the end-to-end tests and returns the
 // teardown that stops both by PID.
 //
-//   backend: $E2E_BACKEND_BIN (built from ./apps/backend/cmd/backend when
+//   backend: $E2E_BACKEND_BIN (built from apps/backend's ./cmd/backend when
 //            missing), chaos on, listening on a free loopback port
 //   nginx:   nginx.conf.template rendered by docker/render-nginx-conf.sh,
 //            exactly as in the container, serving dist/ and proxying to the
@@ -88,8 +88,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   const backendBin = resolve(process.env.E2E_BACKEND_BIN ?? join(workDir, 'backend'))
   if (!existsSync(backendBin)) {
-    const go = spawnSync('go', ['build', '-o', backendBin, './apps/backend/cmd/backend'], {
-      cwd: rootDir,
+    const go = spawnSync('go', ['build', '-o', backendBin, './cmd/backend'], {
+      cwd: join(rootDir, 'apps/backend'),
       stdio: 'inherit',
     })
     if (go.status !== 0) throw new Error('building the backend failed')
