@@ -107,6 +107,7 @@ func Run(opts Options) (*Report, error) {
 			continue
 		}
 		r.checkPath(x, res.objs)
+		r.add(checkCluster(res.objs)...)
 		rep.Extra[x] = res.objs
 	}
 	r.markers()
@@ -234,6 +235,7 @@ func (r *runner) cluster(name string) ClusterReport {
 	rep.Kustomizations = len(all)
 	rep.Objects = len(objects)
 	rep.Rendered = append(rep.Rendered, objects...)
+	r.add(checkCluster(objects)...)
 
 	// dependsOn targets must exist in the same cluster.
 	have := map[string]bool{}

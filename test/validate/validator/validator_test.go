@@ -96,6 +96,10 @@ var brokenCases = []struct{ name, want string }{
 	{"malformed-setter-marker", `flux/apps/deployment.yaml:18: setter marker "app": want <namespace>:<imagepolicy>[:tag|:name|:digest]`},
 	{"marker-tag-mismatch", `flux/apps/deployment.yaml:18: setter marker "flux-system:app": tag "develop-abc1234-1764108000" does not match filterTags.pattern`},
 	{"alert-without-runbook", `flux/infra/rules.yaml: PrometheusRule test/app: spec.groups[0].rules[1].annotations.runbook_url: missing: alert AppSlow needs a runbook under docs/runbooks/`},
+	{"replicas-with-hpa", `flux/apps/deployment.yaml: Deployment test/app: spec.replicas: must not be set: HorizontalPodAutoscaler test/app owns the replica count (flux/apps/hpa.yaml), and every Flux reconcile would reset it`},
+	{"dangling-pull-secret", `flux/apps/serviceaccount.yaml: ServiceAccount test/default: imagePullSecrets[0].name: Secret test/registry-auth does not exist in this cluster`},
+	{"scan-without-credentials", `flux/infra/images.yaml: ImageRepository flux-system/app: spec.secretRef: missing: Deployment test/app pulls ghcr.io/example/app with credentials, so the scan needs them too`},
+	{"monitor-port-missing", `flux/apps/servicemonitor.yaml: ServiceMonitor test/app: spec.endpoints[0].port: Service test/app has no port named "metrics"`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
 }
 
