@@ -160,88 +160,51 @@ func registerActions(h func(string, apiHandler)) {
 		return c.listActions(nil)
 	})
 	h("GET /v1/actions/{id}", func(c *reqCtx) (int, any, *APIError) {
+		if _, err := c.pathID(); err != nil {
+			return 0, nil, err
+		}
+		c.params["action_id"] = c.params["id"]
+		return c.actionOf(func(*Action) bool { return true })
+	})
+}
+
+// registerActionsOf registers the action endpoints of one resource kind:
+// /v1/<plural>/actions[/{action_id}] and /v1/<plural>/{id}/actions[/{action_id}].
+func registerActionsOf(h func(string, apiHandler), single, plural string, exists func(*Project, int64) bool) {
+	p := "/v1/" + plural
+	h("GET "+p+"/actions", func(c *reqCtx) (int, any, *APIError) {
+		return c.listActions(func(a *Action) bool { return hasResourceType(a, single) })
+	})
+	h("GET "+p+"/actions/{action_id}", func(c *reqCtx) (int, any, *APIError) {
+		return c.actionOf(func(a *Action) bool { return hasResourceType(a, single) })
+	})
+	h("GET "+p+"/{id}/actions", func(c *reqCtx) (int, any, *APIError) {
 		id, err := c.pathID()
 		if err != nil {
 			return 0, nil, err
 		}
-		a := c.p.Actions[id]
-		if a == nil {
-			return 0, nil, errNotFound("action", id)
+		if !exists(c.p, id) {
+			return 0, nil, errNotFound(single, id)
 		}
-		return http.StatusOK, schema.ActionGetResponse{Action: renderAction(a, c.now)}, nil
+		return c.listActions(func(a *Action) bool { return hasResource(a, single, id) })
 	})
-	for _, kind := range []string{"servers", "networks", "firewalls", "load_balancers", "primary_ips", "placement_groups"} {
-		single := resourceTypeOf(kind)
-		h("GET /v1/"+kind+"/actions", func(c *reqCtx) (int, any, *APIError) {
-			return c.listActions(func(a *Action) bool { return hasResourceType(a, single) })
-		})
-		h("GET /v1/"+kind+"/actions/{action_id}", func(c *reqCtx) (int, any, *APIError) {
-			id, err := strconv.ParseInt(c.param("action_id"), 10, 64)
-			a := c.p.Actions[id]
-			if err != nil || a == nil || !hasResourceType(a, single) {
-				return 0, nil, errNotFound("action", c.param("action_id"))
-			}
-			return http.StatusOK, schema.ActionGetResponse{Action: renderAction(a, c.now)}, nil
-		})
-		h("GET /v1/"+kind+"/{id}/actions", func(c *reqCtx) (int, any, *APIError) {
-			id, err := c.pathID()
-			if err != nil {
-				return 0, nil, err
-			}
-			if !c.exists(single, id) {
-				return 0, nil, errNotFound(single, id)
-			}
-			return c.listActions(func(a *Action) bool { return hasResource(a, single, id) })
-		})
-		h("GET /v1/"+kind+"/{id}/actions/{action_id}", func(c *reqCtx) (int, any, *APIError) {
-			id, err := c.pathID()
-			if err != nil {
-				return 0, nil, err
-			}
-			aid, perr := strconv.ParseInt(c.param("action_id"), 10, 64)
-			a := c.p.Actions[aid]
-			if perr != nil || a == nil || !hasResource(a, single, id) {
-				return 0, nil, errNotFound("action", c.param("action_id"))
-			}
-			return http.StatusOK, schema.ActionGetResponse{Action: renderAction(a, c.now)}, nil
-		})
-	}
+	h("GET "+p+"/{id}/actions/{action_id}", func(c *reqCtx) (int, any, *APIError) {
+		id, err := c.pathID()
+		if err != nil {
+			return 0, nil, err
+		}
+		return c.actionOf(func(a *Action) bool { return hasResource(a, single, id) })
+	})
 }
 
-func resourceTypeOf(plural string) string {
-	switch plural {
-	case "servers":
-		return "server"
-	case "networks":
-		return "network"
-	case "firewalls":
-		return "firewall"
-	case "load_balancers":
-		return "load_balancer"
-	case "primary_ips":
-		return "primary_ip"
-	case "placement_groups":
-		return "placement_group"
+// actionOf serves the action {action_id} when it passes match.
+func (c *reqCtx) actionOf(match func(*Action) bool) (int, any, *APIError) {
+	id, err := strconv.ParseInt(c.param("action_id"), 10, 64)
+	a := c.p.Actions[id]
+	if err != nil || a == nil || !match(a) {
+		return 0, nil, errNotFound("action", c.param("action_id"))
 	}
-	return plural
-}
-
-func (c *reqCtx) exists(kind string, id int64) bool {
-	switch kind {
-	case "server":
-		return c.p.Servers[id] != nil
-	case "network":
-		return c.p.Networks[id] != nil
-	case "firewall":
-		return c.p.Firewalls[id] != nil
-	case "load_balancer":
-		return c.p.LoadBalancers[id] != nil
-	case "primary_ip":
-		return c.p.PrimaryIPs[id] != nil
-	case "placement_group":
-		return c.p.PlacementGroups[id] != nil
-	}
-	return false
+	return http.StatusOK, schema.ActionGetResponse{Action: renderAction(a, c.now)}, nil
 }
 
 func hasResourceType(a *Action, kind string) bool {

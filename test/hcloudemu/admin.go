@@ -119,15 +119,9 @@ func (rt *runtimeConfig) fault(ep string) *APIError {
 		if f.Endpoint != ep && f.Endpoint != "*" {
 			continue
 		}
-		hit := false
-		if f.Count > 0 {
-			f.Count--
-			hit = true
-			if f.Count == 0 {
-				rt.faults = append(rt.faults[:i:i], rt.faults[i+1:]...)
-			}
-		} else if f.Probability > 0 && rand.Float64() < f.Probability {
-			hit = true
+		hit, used := trigger(&f.Count, f.Probability)
+		if used {
+			rt.faults = append(rt.faults[:i:i], rt.faults[i+1:]...)
 		}
 		if !hit {
 			continue
@@ -149,6 +143,16 @@ func (rt *runtimeConfig) fault(ep string) *APIError {
 	return nil
 }
 
+// trigger decides whether a fault fires: the next *count times when count
+// is set (used reports the last one), else with probability prob.
+func trigger(count *int, prob float64) (hit, used bool) {
+	if *count > 0 {
+		*count--
+		return true, *count == 0
+	}
+	return prob > 0 && rand.Float64() < prob, false
+}
+
 func (rt *runtimeConfig) actionFault(command string) (string, string, bool) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -156,15 +160,9 @@ func (rt *runtimeConfig) actionFault(command string) (string, string, bool) {
 		if f.Command != command && f.Command != "*" {
 			continue
 		}
-		hit := false
-		if f.Count > 0 {
-			f.Count--
-			hit = true
-			if f.Count == 0 {
-				rt.actionFaults = append(rt.actionFaults[:i:i], rt.actionFaults[i+1:]...)
-			}
-		} else if f.Probability > 0 && rand.Float64() < f.Probability {
-			hit = true
+		hit, used := trigger(&f.Count, f.Probability)
+		if used {
+			rt.actionFaults = append(rt.actionFaults[:i:i], rt.actionFaults[i+1:]...)
 		}
 		if hit {
 			code, msg := f.Code, f.Message
@@ -195,112 +193,79 @@ type AdminConfig struct {
 
 func (e *Emulator) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
-	bad := func(w http.ResponseWriter, err error) {
-		writeError(w, newErr("invalid_input", "%v", err))
+	get := func(path string, body func(r *http.Request) any) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, body(r)) })
 	}
-	decode := func(r *http.Request, v any) error {
-		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
-		dec.DisallowUnknownFields()
-		return dec.Decode(v)
+	del := func(path string, do func(r *http.Request)) {
+		mux.HandleFunc("DELETE "+path, func(w http.ResponseWriter, r *http.Request) {
+			do(r)
+			w.WriteHeader(http.StatusNoContent)
+		})
 	}
-	mux.HandleFunc("GET /admin/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	get("/admin/healthz", func(*http.Request) any { return map[string]string{"status": "ok"} })
+	get("/admin/config", func(*http.Request) any { return e.adminConfig() })
+	adminWrite(mux, "PUT /admin/config", http.StatusOK, func(c AdminConfig) (any, error) {
+		err := e.Configure(c)
+		return e.adminConfig(), err
 	})
-	mux.HandleFunc("GET /admin/config", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, e.adminConfig())
-	})
-	mux.HandleFunc("PUT /admin/config", func(w http.ResponseWriter, r *http.Request) {
-		var c AdminConfig
-		if err := decode(r, &c); err != nil {
-			bad(w, err)
-			return
-		}
-		if err := e.Configure(c); err != nil {
-			bad(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, e.adminConfig())
-	})
-	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, r *http.Request) {
+	get("/admin/faults", func(*http.Request) any {
 		e.rt.mu.Lock()
 		defer e.rt.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"faults": e.rt.faults, "action_faults": e.rt.actionFaults})
+		return map[string]any{"faults": e.rt.faults, "action_faults": e.rt.actionFaults}
 	})
-	mux.HandleFunc("POST /admin/faults", func(w http.ResponseWriter, r *http.Request) {
-		var f Fault
-		if err := decode(r, &f); err != nil {
-			bad(w, err)
-			return
-		}
-		if err := e.InjectFault(f); err != nil {
-			bad(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, f)
-	})
-	mux.HandleFunc("POST /admin/action-faults", func(w http.ResponseWriter, r *http.Request) {
-		var f ActionFault
-		if err := decode(r, &f); err != nil {
-			bad(w, err)
-			return
-		}
-		if err := e.InjectActionFault(f); err != nil {
-			bad(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, f)
-	})
-	mux.HandleFunc("DELETE /admin/faults", func(w http.ResponseWriter, r *http.Request) {
-		e.ClearFaults()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /admin/requests", func(w http.ResponseWriter, r *http.Request) {
+	adminWrite(mux, "POST /admin/faults", http.StatusCreated, func(f Fault) (any, error) { return f, e.InjectFault(f) })
+	adminWrite(mux, "POST /admin/action-faults", http.StatusCreated, func(f ActionFault) (any, error) { return f, e.InjectActionFault(f) })
+	del("/admin/faults", func(*http.Request) { e.ClearFaults() })
+	get("/admin/requests", func(*http.Request) any {
 		counts := e.RequestCounts()
 		var total int64
 		for _, n := range counts {
 			total += n
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"requests": counts, "total": total})
+		return map[string]any{"requests": counts, "total": total}
 	})
-	mux.HandleFunc("DELETE /admin/requests", func(w http.ResponseWriter, r *http.Request) {
-		e.ResetRequestCounts()
-		w.WriteHeader(http.StatusNoContent)
+	del("/admin/requests", func(*http.Request) { e.ResetRequestCounts() })
+	get("/admin/projects", func(*http.Request) any { return map[string]any{"projects": e.Projects()} })
+	adminWrite(mux, "POST /admin/tokens", http.StatusCreated, func(t adminToken) (any, error) {
+		return t, e.AddToken(Token{Project: t.Project, Token: t.Token, ReadOnly: t.ReadOnly})
 	})
-	mux.HandleFunc("GET /admin/projects", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"projects": e.Projects()})
-	})
-	mux.HandleFunc("POST /admin/tokens", func(w http.ResponseWriter, r *http.Request) {
-		var t struct {
-			Project  string `json:"project"`
-			Token    string `json:"token"`
-			ReadOnly bool   `json:"read_only"`
-		}
-		if err := decode(r, &t); err != nil {
-			bad(w, err)
-			return
-		}
-		if err := e.AddToken(Token{Project: t.Project, Token: t.Token, ReadOnly: t.ReadOnly}); err != nil {
-			bad(w, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, t)
-	})
-	mux.HandleFunc("DELETE /admin/tokens/{token}", func(w http.ResponseWriter, r *http.Request) {
-		e.RemoveToken(r.PathValue("token"))
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /admin/dump", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, e.Dump(r.URL.Query().Get("project")))
-	})
-	mux.HandleFunc("GET /admin/hooks", func(w http.ResponseWriter, r *http.Request) {
+	del("/admin/tokens/{token}", func(r *http.Request) { e.RemoveToken(r.PathValue("token")) })
+	get("/admin/dump", func(r *http.Request) any { return e.Dump(r.URL.Query().Get("project")) })
+	get("/admin/hooks", func(*http.Request) any {
 		st := e.hook.statuses()
 		sort.Slice(st, func(i, j int) bool { return st[i].ServerID < st[j].ServerID })
-		writeJSON(w, http.StatusOK, map[string]any{"servers": st})
+		return map[string]any{"servers": st}
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newErr("not_found", "unknown admin endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+type adminToken struct {
+	Project  string `json:"project"`
+	Token    string `json:"token"`
+	ReadOnly bool   `json:"read_only"`
+}
+
+// adminWrite serves a write endpoint: the body decodes strictly into Req,
+// do applies it and returns the answer (written only when do succeeds).
+func adminWrite[Req any](mux *http.ServeMux, pattern string, status int, do func(Req) (any, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&req)
+		var out any
+		if err == nil {
+			out, err = do(req)
+		}
+		if err != nil {
+			writeError(w, newErr("invalid_input", "%v", err))
+			return
+		}
+		writeJSON(w, status, out)
+	})
 }
 
 func (e *Emulator) adminConfig() map[string]any {
@@ -512,27 +477,9 @@ func (e *Emulator) Dump(project string) map[string]ProjectDump {
 		for _, n := range d.Counts {
 			d.Total += n
 		}
-		for _, id := range sortedKeys(p.Servers) {
-			d.Servers = append(d.Servers, c.renderServer(p.Servers[id]))
-		}
-		for _, id := range sortedKeys(p.Networks) {
-			d.Networks = append(d.Networks, c.renderNetwork(p.Networks[id]))
-		}
-		for _, id := range sortedKeys(p.Firewalls) {
-			d.Firewalls = append(d.Firewalls, c.renderFirewall(p.Firewalls[id]))
-		}
-		for _, id := range sortedKeys(p.PlacementGroups) {
-			d.PlacementGroups = append(d.PlacementGroups, c.renderPlacementGroup(p.PlacementGroups[id]))
-		}
-		for _, id := range sortedKeys(p.LoadBalancers) {
-			d.LoadBalancers = append(d.LoadBalancers, c.renderLoadBalancer(p.LoadBalancers[id]))
-		}
-		for _, id := range sortedKeys(p.SSHKeys) {
-			d.SSHKeys = append(d.SSHKeys, renderSSHKey(p.SSHKeys[id]))
-		}
-		for _, id := range sortedKeys(p.PrimaryIPs) {
-			d.PrimaryIPs = append(d.PrimaryIPs, c.renderPrimaryIP(p.PrimaryIPs[id]))
-		}
+		d.Servers, d.Networks, d.Firewalls = serverKind.all(c), networkKind.all(c), firewallKind.all(c)
+		d.PlacementGroups, d.LoadBalancers = placementGroupKind.all(c), loadBalancerKind.all(c)
+		d.SSHKeys, d.PrimaryIPs = sshKeyKind.all(c), primaryIPKind.all(c)
 		for _, ra := range e.running {
 			if ra.p == p {
 				d.RunningActions++

@@ -101,9 +101,9 @@ func BenchmarkListServers10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s := &Server{ID: e.emu.st.nextID("server"), Name: fmt.Sprintf("s%05d", i), Status: "running", Created: c.now,
-			ServerTypeID: 104, Location: "fsn1", ImageID: 114690387, Labels: map[string]string{"i": strconv.Itoa(i % 10)},
-			IPv4ID: ip.ID, PrimaryDiskSize: 40}
+		s := &Server{base: base{ID: e.emu.st.nextID("server"), Name: fmt.Sprintf("s%05d", i), Created: c.now,
+			Labels: map[string]string{"i": strconv.Itoa(i % 10)}}, Status: "running",
+			ServerTypeID: 104, Location: "fsn1", ImageID: 114690387, IPv4ID: ip.ID, PrimaryDiskSize: 40}
 		ip.AssigneeID = s.ID
 		p.Servers[s.ID] = s
 	}

@@ -129,21 +129,11 @@ func renderServerType(s serverTypeSpec) schema.ServerType {
 }
 
 func serverTypeByID(id int64) (serverTypeSpec, bool) {
-	for _, s := range serverTypeSpecs {
-		if s.id == id {
-			return s, true
-		}
-	}
-	return serverTypeSpec{}, false
+	return findSpec(serverTypeSpecs, func(s serverTypeSpec) bool { return s.id == id })
 }
 
 func serverTypeByIDOrName(v schema.IDOrName) (serverTypeSpec, bool) {
-	for _, s := range serverTypeSpecs {
-		if (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) {
-			return s, true
-		}
-	}
-	return serverTypeSpec{}, false
+	return findSpec(serverTypeSpecs, func(s serverTypeSpec) bool { return (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) })
 }
 
 var imageCreated = time.Date(2024, 4, 25, 8, 0, 0, 0, time.UTC)
@@ -192,21 +182,11 @@ func renderLBType(s lbTypeSpec) schema.LoadBalancerType {
 }
 
 func lbTypeByID(id int64) (lbTypeSpec, bool) {
-	for _, s := range lbTypeSpecs {
-		if s.id == id {
-			return s, true
-		}
-	}
-	return lbTypeSpec{}, false
+	return findSpec(lbTypeSpecs, func(s lbTypeSpec) bool { return s.id == id })
 }
 
 func lbTypeByIDOrName(v schema.IDOrName) (lbTypeSpec, bool) {
-	for _, s := range lbTypeSpecs {
-		if (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) {
-			return s, true
-		}
-	}
-	return lbTypeSpec{}, false
+	return findSpec(lbTypeSpecs, func(s lbTypeSpec) bool { return (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) })
 }
 
 func renderDatacenter(i int, l schema.Location) schema.Datacenter {
@@ -257,4 +237,15 @@ func renderPricing() schema.Pricing {
 	}
 	_, p.FloatingIP.PriceMonthly = price(3)
 	return p
+}
+
+// findSpec returns the first catalog entry that matches.
+func findSpec[T any](all []T, match func(T) bool) (T, bool) {
+	for _, x := range all {
+		if match(x) {
+			return x, true
+		}
+	}
+	var zero T
+	return zero, false
 }

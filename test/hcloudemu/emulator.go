@@ -331,6 +331,7 @@ type reqCtx struct {
 	p       *Project
 	project string
 	now     time.Time
+	body    []byte // the request body once read (see decode)
 }
 
 type apiHandler func(c *reqCtx) (int, any, *APIError)

@@ -109,21 +109,25 @@ func writeError(w http.ResponseWriter, e *APIError) {
 // maxBody bounds request bodies (Hetzner rejects huge bodies too).
 const maxBody = 1 << 20
 
-// decodeBody decodes a JSON request body into v. An empty body leaves v
-// untouched. Syntax errors are json_error, type errors invalid_input naming
-// the field.
-func decodeBody(r *http.Request, v any) *APIError {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return newErr("json_error", "could not read request body")
+// decode decodes the JSON request body into v. The body is read once, so
+// several parts of a handler may decode it into their own shapes. An empty
+// body leaves v untouched. Syntax errors are json_error, type errors
+// invalid_input naming the field.
+func (c *reqCtx) decode(v any) *APIError {
+	if c.body == nil {
+		data, err := io.ReadAll(io.LimitReader(c.r.Body, maxBody+1))
+		if err != nil {
+			return newErr("json_error", "could not read request body")
+		}
+		if len(data) > maxBody {
+			return newErr("invalid_input", "request body too large")
+		}
+		c.body = append([]byte{}, data...)
 	}
-	if len(data) > maxBody {
-		return newErr("invalid_input", "request body too large")
-	}
-	if strings.TrimSpace(string(data)) == "" {
+	if strings.TrimSpace(string(c.body)) == "" {
 		return nil
 	}
-	return decodeJSON(data, v)
+	return decodeJSON(c.body, v)
 }
 
 func decodeJSON(data []byte, v any) *APIError {
@@ -164,4 +168,18 @@ func typeName(te *json.UnmarshalTypeError) string {
 		return "an object"
 	}
 	return te.Type.String()
+}
+
+// setBool decodes the body's boolean key into *dst when the key is present.
+func (c *reqCtx) setBool(key string, dst *bool) *APIError {
+	var m map[string]json.RawMessage
+	if err := c.decode(&m); err != nil {
+		return err
+	}
+	if v, ok := m[key]; ok && string(v) != "null" {
+		if err := json.Unmarshal(v, dst); err != nil {
+			return errInvalid(key, "expected a boolean")
+		}
+	}
+	return nil
 }

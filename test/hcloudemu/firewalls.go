@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -151,234 +151,176 @@ type firewallCreateReq struct {
 	ApplyTo []schema.FirewallResource    `json:"apply_to"`
 }
 
+var firewallKind = newKind("firewall", "firewalls", func(p *Project) map[int64]*Firewall { return p.Firewalls },
+	(*reqCtx).renderFirewall, func(l Limits) int { return l.Firewalls })
+
 func registerFirewalls(h func(string, apiHandler)) {
-	h("GET /v1/firewalls", func(c *reqCtx) (int, any, *APIError) {
-		q := c.r.URL.Query()
-		items := make([]*Firewall, 0, len(c.p.Firewalls))
-		for _, x := range c.p.Firewalls {
-			items = append(items, x)
-		}
-		page, meta, err := paginate(q, items, listKeys[*Firewall]{
-			id: func(x *Firewall) int64 { return x.ID }, name: func(x *Firewall) string { return x.Name },
-			labels: func(x *Firewall) map[string]string { return x.Labels }, created: func(x *Firewall) time.Time { return x.Created },
-		})
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]schema.Firewall, 0, len(page))
-		for _, x := range page {
-			out = append(out, c.renderFirewall(x))
-		}
-		return http.StatusOK, listResponse("firewalls", out, meta), nil
-	})
-	h("POST /v1/firewalls", func(c *reqCtx) (int, any, *APIError) {
-		var req firewallCreateReq
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if err := validateName(req.Name, false); err != nil {
-			return 0, nil, err
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		rules, err := validateRules(req.Rules)
-		if err != nil {
-			return 0, nil, err
-		}
-		ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
-		if err != nil {
-			return 0, nil, err
-		}
-		if c.nameTaken("firewall", req.Name, 0) {
-			return 0, nil, errUnique("name")
-		}
-		if len(c.p.Firewalls) >= c.p.Limits.Firewalls {
-			return 0, nil, newErr("resource_limit_exceeded", "firewall limit of %d reached", c.p.Limits.Firewalls)
-		}
-		fw := &Firewall{ID: c.e.st.nextID("firewall"), Name: req.Name, Created: c.now, Labels: labelsOrEmpty(req.Labels),
-			Rules: rules, ServerIDs: []int64{}, Selectors: []string{}}
-		c.p.Firewalls[fw.ID] = fw
-		actions := []schema.Action{}
-		for _, id := range ids {
-			if !containsID(fw.ServerIDs, id) {
-				fw.ServerIDs = append(fw.ServerIDs, id)
-				a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
-				actions = append(actions, renderAction(a, c.now))
-			}
-		}
-		for _, sel := range sels {
-			if !contains(fw.Selectors, sel) {
-				fw.Selectors = append(fw.Selectors, sel)
-				a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID)})
-				actions = append(actions, renderAction(a, c.now))
-			}
-		}
-		return http.StatusCreated, map[string]any{"firewall": c.renderFirewall(fw), "actions": actions}, nil
-	})
-	get := func(c *reqCtx) (*Firewall, *APIError) {
-		id, err := c.pathID()
-		if err != nil {
-			return nil, err
-		}
-		fw := c.p.Firewalls[id]
-		if fw == nil {
-			return nil, errNotFound("firewall", id)
-		}
-		return fw, nil
+	firewallKind.routes(h, nil)
+	h("POST /v1/firewalls", (*reqCtx).createFirewall)
+	h("DELETE /v1/firewalls/{id}", (*reqCtx).deleteFirewall)
+	h("POST /v1/firewalls/{id}/actions/set_rules", (*reqCtx).setFirewallRules)
+	h("POST /v1/firewalls/{id}/actions/apply_to_resources", (*reqCtx).applyFirewall)
+	h("POST /v1/firewalls/{id}/actions/remove_from_resources", (*reqCtx).removeFirewall)
+}
+
+func (c *reqCtx) createFirewall() (int, any, *APIError) {
+	var req firewallCreateReq
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
 	}
-	h("GET /v1/firewalls/{id}", func(c *reqCtx) (int, any, *APIError) {
-		fw, err := get(c)
-		if err != nil {
-			return 0, nil, err
+	if err := validateName(req.Name, false); err != nil {
+		return 0, nil, err
+	}
+	if err := validateLabels(req.Labels); err != nil {
+		return 0, nil, err
+	}
+	rules, err := validateRules(req.Rules)
+	if err != nil {
+		return 0, nil, err
+	}
+	ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := firewallKind.checkNew(c, req.Name); err != nil {
+		return 0, nil, err
+	}
+	fw := &Firewall{base: base{Name: req.Name, Created: c.now, Labels: labelsOrEmpty(req.Labels)},
+		Rules: rules, ServerIDs: []int64{}, Selectors: []string{}}
+	firewallKind.add(c, fw)
+	actions := c.applyFirewallTo(fw, unique(ids), unique(sels))
+	return http.StatusCreated, map[string]any{"firewall": c.renderFirewall(fw), "actions": actions}, nil
+}
+
+// applyFirewallTo applies fw to servers and label selectors, one
+// apply_firewall action each.
+func (c *reqCtx) applyFirewallTo(fw *Firewall, ids []int64, sels []string) []schema.Action {
+	actions := []schema.Action{}
+	for _, id := range ids {
+		fw.ServerIDs = append(fw.ServerIDs, id)
+		a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+		actions = append(actions, renderAction(a, c.now))
+	}
+	for _, sel := range sels {
+		fw.Selectors = append(fw.Selectors, sel)
+		a := c.newAction("apply_firewall", firewallKind.ref(fw))
+		actions = append(actions, renderAction(a, c.now))
+	}
+	return actions
+}
+
+// unique drops repeated values, keeping the first of each.
+func unique[T comparable](vs []T) []T {
+	var out []T
+	for _, v := range vs {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
-		return http.StatusOK, map[string]any{"firewall": c.renderFirewall(fw)}, nil
-	})
-	h("PUT /v1/firewalls/{id}", func(c *reqCtx) (int, any, *APIError) {
-		fw, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.FirewallUpdateRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil {
-			if err := validateName(*req.Name, false); err != nil {
-				return 0, nil, err
-			}
-			if c.nameTaken("firewall", *req.Name, fw.ID) {
-				return 0, nil, errUnique("name")
-			}
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil {
-			fw.Name = *req.Name
-		}
-		if req.Labels != nil {
-			fw.Labels = labelsOrEmpty(req.Labels)
-		}
-		return http.StatusOK, map[string]any{"firewall": c.renderFirewall(fw)}, nil
-	})
-	h("DELETE /v1/firewalls/{id}", func(c *reqCtx) (int, any, *APIError) {
-		fw, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		if len(fw.ServerIDs) > 0 || len(fw.Selectors) > 0 {
-			return 0, nil, newErr("resource_in_use", "firewall %d is still applied to resources", fw.ID)
-		}
-		delete(c.p.Firewalls, fw.ID)
-		return http.StatusNoContent, nil, nil
-	})
-	h("POST /v1/firewalls/{id}/actions/set_rules", func(c *reqCtx) (int, any, *APIError) {
-		fw, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.FirewallActionSetRulesRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		rules, err := validateRules(req.Rules)
-		if err != nil {
-			return 0, nil, err
-		}
-		fw.Rules = rules
-		actions := []schema.Action{renderAction(c.newAction("set_firewall_rules", []schema.ActionResourceReference{res("firewall", fw.ID)}), c.now)}
-		for _, sid := range sortedKeys(c.p.Servers) {
-			if firewallAppliesTo(fw, c.p.Servers[sid]) {
-				a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", sid)})
-				actions = append(actions, renderAction(a, c.now))
-			}
-		}
-		return http.StatusCreated, map[string]any{"actions": actions}, nil
-	})
-	h("POST /v1/firewalls/{id}/actions/apply_to_resources", func(c *reqCtx) (int, any, *APIError) {
-		fw, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.FirewallActionApplyToResourcesRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
-		if err != nil {
-			return 0, nil, err
-		}
-		for _, id := range ids {
-			if containsID(fw.ServerIDs, id) {
-				return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to server %d", fw.ID, id)
-			}
-		}
-		for _, sel := range sels {
-			if contains(fw.Selectors, sel) {
-				return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to label selector %q", fw.ID, sel)
-			}
-		}
-		actions := []schema.Action{}
-		for _, id := range ids {
-			fw.ServerIDs = append(fw.ServerIDs, id)
-			a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+	}
+	return out
+}
+
+func (c *reqCtx) deleteFirewall() (int, any, *APIError) {
+	fw, err := firewallKind.find(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(fw.ServerIDs) > 0 || len(fw.Selectors) > 0 {
+		return 0, nil, newErr("resource_in_use", "firewall %d is still applied to resources", fw.ID)
+	}
+	delete(c.p.Firewalls, fw.ID)
+	return http.StatusNoContent, nil, nil
+}
+
+func (c *reqCtx) setFirewallRules() (int, any, *APIError) {
+	fw, err := firewallKind.find(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req schema.FirewallActionSetRulesRequest
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	rules, err := validateRules(req.Rules)
+	if err != nil {
+		return 0, nil, err
+	}
+	fw.Rules = rules
+	actions := []schema.Action{renderAction(c.newAction("set_firewall_rules", firewallKind.ref(fw)), c.now)}
+	for _, sid := range sortedKeys(c.p.Servers) {
+		if firewallAppliesTo(fw, c.p.Servers[sid]) {
+			a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", sid)})
 			actions = append(actions, renderAction(a, c.now))
 		}
-		for _, sel := range sels {
-			fw.Selectors = append(fw.Selectors, sel)
-			a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID)})
-			actions = append(actions, renderAction(a, c.now))
+	}
+	return http.StatusCreated, map[string]any{"actions": actions}, nil
+}
+
+func (c *reqCtx) applyFirewall() (int, any, *APIError) {
+	fw, err := firewallKind.find(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req schema.FirewallActionApplyToResourcesRequest
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, id := range ids {
+		if containsID(fw.ServerIDs, id) {
+			return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to server %d", fw.ID, id)
 		}
-		return http.StatusCreated, map[string]any{"actions": actions}, nil
-	})
-	h("POST /v1/firewalls/{id}/actions/remove_from_resources", func(c *reqCtx) (int, any, *APIError) {
-		fw, err := get(c)
-		if err != nil {
-			return 0, nil, err
+	}
+	for _, sel := range sels {
+		if contains(fw.Selectors, sel) {
+			return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to label selector %q", fw.ID, sel)
 		}
-		var req schema.FirewallActionRemoveFromResourcesRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		var ids []int64
-		var sels []string
-		for _, r := range req.RemoveFrom {
-			switch {
-			case r.Type == "server" && r.Server != nil:
-				if !containsID(fw.ServerIDs, r.Server.ID) {
-					if c.p.Servers[r.Server.ID] == nil {
-						return 0, nil, newErr("firewall_resource_not_found", "server %d not found", r.Server.ID)
-					}
-					return 0, nil, newErr("firewall_already_removed", "firewall %d is not applied to server %d", fw.ID, r.Server.ID)
+	}
+	return http.StatusCreated, map[string]any{"actions": c.applyFirewallTo(fw, ids, sels)}, nil
+}
+
+func (c *reqCtx) removeFirewall() (int, any, *APIError) {
+	fw, err := firewallKind.find(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req schema.FirewallActionRemoveFromResourcesRequest
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	var ids []int64
+	var sels []string
+	for _, r := range req.RemoveFrom {
+		switch {
+		case r.Type == "server" && r.Server != nil:
+			if !containsID(fw.ServerIDs, r.Server.ID) {
+				if c.p.Servers[r.Server.ID] == nil {
+					return 0, nil, newErr("firewall_resource_not_found", "server %d not found", r.Server.ID)
 				}
-				ids = append(ids, r.Server.ID)
-			case r.Type == "label_selector" && r.LabelSelector != nil:
-				if !contains(fw.Selectors, r.LabelSelector.Selector) {
-					return 0, nil, newErr("firewall_already_removed", "firewall %d is not applied to label selector %q", fw.ID, r.LabelSelector.Selector)
-				}
-				sels = append(sels, r.LabelSelector.Selector)
-			default:
-				return 0, nil, errInvalid("remove_from", "type must be server (with server.id) or label_selector (with label_selector.selector)")
+				return 0, nil, newErr("firewall_already_removed", "firewall %d is not applied to server %d", fw.ID, r.Server.ID)
 			}
-		}
-		actions := []schema.Action{}
-		for _, id := range ids {
-			fw.ServerIDs = removeID(fw.ServerIDs, id)
-			a := c.newAction("remove_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
-			actions = append(actions, renderAction(a, c.now))
-		}
-		for _, sel := range sels {
-			out := fw.Selectors[:0]
-			for _, s := range fw.Selectors {
-				if s != sel {
-					out = append(out, s)
-				}
+			ids = append(ids, r.Server.ID)
+		case r.Type == "label_selector" && r.LabelSelector != nil:
+			if !contains(fw.Selectors, r.LabelSelector.Selector) {
+				return 0, nil, newErr("firewall_already_removed", "firewall %d is not applied to label selector %q", fw.ID, r.LabelSelector.Selector)
 			}
-			fw.Selectors = out
-			a := c.newAction("remove_firewall", []schema.ActionResourceReference{res("firewall", fw.ID)})
-			actions = append(actions, renderAction(a, c.now))
+			sels = append(sels, r.LabelSelector.Selector)
+		default:
+			return 0, nil, errInvalid("remove_from", "type must be server (with server.id) or label_selector (with label_selector.selector)")
 		}
-		return http.StatusCreated, map[string]any{"actions": actions}, nil
-	})
+	}
+	actions := []schema.Action{}
+	for _, id := range ids {
+		fw.ServerIDs = removeID(fw.ServerIDs, id)
+		a := c.newAction("remove_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+		actions = append(actions, renderAction(a, c.now))
+	}
+	for _, sel := range sels {
+		fw.Selectors = slices.DeleteFunc(fw.Selectors, func(s string) bool { return s == sel })
+		actions = append(actions, renderAction(c.newAction("remove_firewall", firewallKind.ref(fw)), c.now))
+	}
+	return http.StatusCreated, map[string]any{"actions": actions}, nil
 }

@@ -2,9 +2,7 @@ package hcloudemu
 
 import (
 	"fmt"
-	"net/http"
 	"net/netip"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -159,6 +157,14 @@ func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool) *
 	if r.Proxyprotocol != nil {
 		svc.Proxyprotocol = *r.Proxyprotocol
 	}
+	if err := buildServiceHTTP(svc, r); err != nil {
+		return err
+	}
+	return buildHealthCheck(svc, r)
+}
+
+// buildServiceHTTP applies the http part (http and https services only).
+func buildServiceHTTP(svc *schema.LoadBalancerService, r lbServiceReq) *APIError {
 	if svc.Protocol == "tcp" {
 		svc.HTTP = nil
 		if r.HTTP != nil {
@@ -192,6 +198,12 @@ func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool) *
 			}
 		}
 	}
+	return nil
+}
+
+// buildHealthCheck applies the health_check part; a new service's check
+// follows its protocol and destination port.
+func buildHealthCheck(svc *schema.LoadBalancerService, r lbServiceReq) *APIError {
 	if svc.HealthCheck == nil {
 		hcProto := "tcp"
 		if svc.Protocol != "tcp" {
@@ -346,325 +358,6 @@ type lbCreateReq struct {
 	Network          *int64                 `json:"network"`
 }
 
-func registerLoadBalancers(h func(string, apiHandler)) {
-	h("GET /v1/load_balancers", func(c *reqCtx) (int, any, *APIError) {
-		q := c.r.URL.Query()
-		items := make([]*LoadBalancer, 0, len(c.p.LoadBalancers))
-		for _, x := range c.p.LoadBalancers {
-			items = append(items, x)
-		}
-		page, meta, err := paginate(q, items, listKeys[*LoadBalancer]{
-			id: func(x *LoadBalancer) int64 { return x.ID }, name: func(x *LoadBalancer) string { return x.Name },
-			labels: func(x *LoadBalancer) map[string]string { return x.Labels }, created: func(x *LoadBalancer) time.Time { return x.Created },
-		})
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]schema.LoadBalancer, 0, len(page))
-		for _, x := range page {
-			out = append(out, c.renderLoadBalancer(x))
-		}
-		return http.StatusOK, listResponse("load_balancers", out, meta), nil
-	})
-	h("POST /v1/load_balancers", (*reqCtx).createLoadBalancer)
-	get := func(c *reqCtx) (*LoadBalancer, *APIError) {
-		id, err := c.pathID()
-		if err != nil {
-			return nil, err
-		}
-		lb := c.p.LoadBalancers[id]
-		if lb == nil {
-			return nil, errNotFound("load_balancer", id)
-		}
-		return lb, nil
-	}
-	getUnlocked := func(c *reqCtx) (*LoadBalancer, *APIError) {
-		lb, err := get(c)
-		if err != nil {
-			return nil, err
-		}
-		if c.e.lockedBy(c.p, "load_balancer", lb.ID) != nil {
-			return nil, errLocked("load_balancer", lb.ID)
-		}
-		return lb, nil
-	}
-	ref := func(lb *LoadBalancer) []schema.ActionResourceReference {
-		return []schema.ActionResourceReference{res("load_balancer", lb.ID)}
-	}
-	h("GET /v1/load_balancers/{id}", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"load_balancer": c.renderLoadBalancer(lb)}, nil
-	})
-	h("PUT /v1/load_balancers/{id}", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerUpdateRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil {
-			if err := validateName(*req.Name, false); err != nil {
-				return 0, nil, err
-			}
-			if c.nameTaken("load_balancer", *req.Name, lb.ID) {
-				return 0, nil, errUnique("name")
-			}
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != nil {
-			lb.Name = *req.Name
-		}
-		if req.Labels != nil {
-			lb.Labels = labelsOrEmpty(req.Labels)
-		}
-		return http.StatusOK, map[string]any{"load_balancer": c.renderLoadBalancer(lb)}, nil
-	})
-	h("DELETE /v1/load_balancers/{id}", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		if lb.Protection.Delete {
-			return 0, nil, errProtected("load_balancer", lb.ID)
-		}
-		c.e.freeIP(lb.IPv4)
-		c.e.freeIP(lb.IPv6)
-		delete(c.p.LoadBalancers, lb.ID)
-		a := c.newAction("delete_load_balancer", ref(lb))
-		return http.StatusOK, map[string]any{"action": renderAction(a, c.now)}, nil
-	})
-	h("POST /v1/load_balancers/{id}/actions/add_service", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req lbServiceReq
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if err := c.addService(lb, req); err != nil {
-			return 0, nil, err
-		}
-		return c.actionResponse(c.newAction("add_service", ref(lb)))
-	})
-	h("POST /v1/load_balancers/{id}/actions/update_service", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req lbServiceReq
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.ListenPort == nil {
-			return 0, nil, errInvalid("listen_port", "is required")
-		}
-		for i := range lb.Services {
-			if lb.Services[i].ListenPort == *req.ListenPort {
-				svc := cloneService(lb.Services[i])
-				if err := buildService(&svc, req, false); err != nil {
-					return 0, nil, err
-				}
-				lb.Services[i] = svc
-				return c.actionResponse(c.newAction("update_service", ref(lb)))
-			}
-		}
-		return 0, nil, errInvalid("listen_port", "service not found")
-	})
-	h("POST /v1/load_balancers/{id}/actions/delete_service", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerDeleteServiceRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		for i := range lb.Services {
-			if lb.Services[i].ListenPort == req.ListenPort {
-				lb.Services = append(lb.Services[:i], lb.Services[i+1:]...)
-				return c.actionResponse(c.newAction("delete_service", ref(lb)))
-			}
-		}
-		return 0, nil, errInvalid("listen_port", "service not found")
-	})
-	h("POST /v1/load_balancers/{id}/actions/add_target", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req lbTargetReq
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if err := c.addTarget(lb, req); err != nil {
-			return 0, nil, err
-		}
-		return c.actionResponse(c.newAction("add_target", ref(lb)))
-	})
-	h("POST /v1/load_balancers/{id}/actions/remove_target", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req lbTargetReq
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		for i, t := range lb.Targets {
-			match := t.Type == req.Type
-			switch req.Type {
-			case "server":
-				match = match && req.Server != nil && t.ServerID == req.Server.ID
-			case "label_selector":
-				match = match && req.LabelSelector != nil && t.Selector == req.LabelSelector.Selector
-			case "ip":
-				match = match && req.IP != nil && t.IP == req.IP.IP
-			default:
-				return 0, nil, errInvalid("type", "must be one of server, label_selector, ip")
-			}
-			if match {
-				lb.Targets = append(lb.Targets[:i], lb.Targets[i+1:]...)
-				return c.actionResponse(c.newAction("remove_target", ref(lb)))
-			}
-		}
-		return 0, nil, errInvalid("target", "target not found")
-	})
-	h("POST /v1/load_balancers/{id}/actions/change_algorithm", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerActionChangeAlgorithmRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Type != "round_robin" && req.Type != "least_connections" {
-			return 0, nil, errInvalid("type", "must be round_robin or least_connections")
-		}
-		lb.Algorithm = req.Type
-		return c.actionResponse(c.newAction("change_algorithm", ref(lb)))
-	})
-	h("POST /v1/load_balancers/{id}/actions/change_type", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerActionChangeTypeRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		t, ok := lbTypeByIDOrName(req.LoadBalancerType)
-		if !ok {
-			return 0, nil, errInvalid("load_balancer_type", "load balancer type not found")
-		}
-		if len(lb.Services) > t.services || len(lb.Targets) > t.targets {
-			return 0, nil, newErr("invalid_load_balancer_type", "load balancer type %s allows %d services and %d targets", t.name, t.services, t.targets)
-		}
-		lb.TypeID = t.id
-		return c.actionResponse(c.newAction("change_load_balancer_type", ref(lb), locking()))
-	})
-	h("POST /v1/load_balancers/{id}/actions/attach_to_network", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerActionAttachToNetworkRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		want := ""
-		if req.IP != nil {
-			want = *req.IP
-		}
-		if err := c.attachLB(lb, req.Network, want); err != nil {
-			return 0, nil, err
-		}
-		return c.actionResponse(c.newAction("attach_to_network", append(ref(lb), res("network", req.Network)), locking()))
-	})
-	h("POST /v1/load_balancers/{id}/actions/detach_from_network", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerActionDetachFromNetworkRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		found := false
-		for _, pn := range lb.PrivateNets {
-			found = found || pn.Network == req.Network
-		}
-		if !found {
-			return 0, nil, newErr("load_balancer_not_attached_to_network", "load balancer %d is not attached to network %d", lb.ID, req.Network)
-		}
-		if !lb.PublicEnabled && len(lb.PrivateNets) == 1 {
-			return 0, nil, errInvalid("network", "cannot detach the last network while the public interface is disabled")
-		}
-		lb.PrivateNets = deletePrivateNet(lb.PrivateNets, req.Network)
-		return c.actionResponse(c.newAction("detach_from_network", append(ref(lb), res("network", req.Network)), locking()))
-	})
-	h("POST /v1/load_balancers/{id}/actions/enable_public_interface", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		lb.PublicEnabled = true
-		return c.actionResponse(c.newAction("enable_public_interface", ref(lb)))
-	})
-	h("POST /v1/load_balancers/{id}/actions/disable_public_interface", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := getUnlocked(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		if len(lb.PrivateNets) == 0 {
-			return 0, nil, newErr("load_balancer_not_attached_to_network", "load balancer %d must be attached to a network first", lb.ID)
-		}
-		for _, t := range lb.Targets {
-			if !t.UsePrivateIP && t.Type != "ip" {
-				return 0, nil, newErr("targets_without_use_private_ip", "load balancer %d has targets using public IPs", lb.ID)
-			}
-		}
-		lb.PublicEnabled = false
-		return c.actionResponse(c.newAction("disable_public_interface", ref(lb)))
-	})
-	h("POST /v1/load_balancers/{id}/actions/change_protection", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerActionChangeProtectionRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Delete != nil {
-			lb.Protection.Delete = *req.Delete
-		}
-		return c.actionResponse(c.newAction("change_protection", ref(lb)))
-	})
-	h("POST /v1/load_balancers/{id}/actions/change_dns_ptr", func(c *reqCtx) (int, any, *APIError) {
-		lb, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.LoadBalancerActionChangeDNSPtrRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.IP != lb.IPv4 && req.IP != lb.IPv6 {
-			return 0, nil, errInvalid("ip", "ip does not belong to the load balancer")
-		}
-		return c.actionResponse(c.newAction("change_dns_ptr", ref(lb)))
-	})
-}
-
 func cloneService(s schema.LoadBalancerService) schema.LoadBalancerService {
 	out := s
 	if s.HTTP != nil {
@@ -735,88 +428,4 @@ func (c *reqCtx) attachLB(lb *LoadBalancer, nid int64, want string) *APIError {
 	}
 	lb.PrivateNets = append(lb.PrivateNets, PrivateNet{Network: nid, IP: ip})
 	return nil
-}
-
-func (c *reqCtx) createLoadBalancer() (int, any, *APIError) {
-	var req lbCreateReq
-	if err := decodeBody(c.r, &req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
-	if req.LoadBalancerType.ID == 0 && req.LoadBalancerType.Name == "" {
-		return 0, nil, errInvalid("load_balancer_type", "is required")
-	}
-	lt, ok := lbTypeByIDOrName(req.LoadBalancerType)
-	if !ok {
-		return 0, nil, errInvalid("load_balancer_type", "load balancer type not found")
-	}
-	algo := "round_robin"
-	if req.Algorithm != nil {
-		algo = req.Algorithm.Type
-		if algo != "round_robin" && algo != "least_connections" {
-			return 0, nil, errInvalid("algorithm.type", "must be round_robin or least_connections")
-		}
-	}
-	locName, given, lerr := resolveLocation(req.Location, nil)
-	if lerr != nil {
-		return 0, nil, lerr
-	}
-	if !given {
-		if req.NetworkZone == nil || !networkZones[*req.NetworkZone] {
-			return 0, nil, errInvalid("location", "location or a valid network_zone is required")
-		}
-		for _, l := range catalogLocations {
-			if l.NetworkZone == *req.NetworkZone {
-				locName = l.Name
-				break
-			}
-		}
-	}
-	if err := validateLabels(req.Labels); err != nil {
-		return 0, nil, err
-	}
-	if c.nameTaken("load_balancer", req.Name, 0) {
-		return 0, nil, errUnique("name")
-	}
-	if len(c.p.LoadBalancers) >= c.p.Limits.LoadBalancers {
-		return 0, nil, newErr("resource_limit_exceeded", "load balancer limit of %d reached", c.p.Limits.LoadBalancers)
-	}
-	public := req.PublicInterface == nil || *req.PublicInterface
-	if !public && req.Network == nil {
-		return 0, nil, errInvalid("public_interface", "a load balancer without public interface needs a network")
-	}
-	lb := &LoadBalancer{Name: req.Name, Created: c.now, TypeID: lt.id, Location: locName, Algorithm: algo,
-		Labels: labelsOrEmpty(req.Labels), PublicEnabled: public, Services: []schema.LoadBalancerService{},
-		Targets: []LBTarget{}, PrivateNets: []PrivateNet{}}
-	if req.Network != nil {
-		if err := c.attachLB(lb, *req.Network, ""); err != nil {
-			return 0, nil, err
-		}
-	}
-	for _, s := range req.Services {
-		if err := c.addService(lb, s); err != nil {
-			return 0, nil, err
-		}
-	}
-	for _, t := range req.Targets {
-		if err := c.addTarget(lb, t); err != nil {
-			return 0, nil, err
-		}
-	}
-	lb.ID = c.e.st.nextID("load_balancer")
-	owner := fmt.Sprintf("load_balancer:%d", lb.ID)
-	v4, err := c.e.allocIPv4(owner)
-	if err != nil {
-		return 0, nil, err
-	}
-	lb.IPv4 = v4
-	v6, _ := netip.ParsePrefix(c.e.allocIPv6(owner))
-	lb.IPv6 = v6.Addr().Next().String()
-	c.e.st.IPsInUse[lb.IPv6] = owner
-	delete(c.e.st.IPsInUse, v6.String())
-	c.p.LoadBalancers[lb.ID] = lb
-	a := c.newAction("create_load_balancer", []schema.ActionResourceReference{res("load_balancer", lb.ID)}, locking())
-	return http.StatusCreated, map[string]any{"load_balancer": c.renderLoadBalancer(lb), "action": renderAction(a, c.now)}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -41,8 +40,8 @@ func sortedStrKeys(m map[string]string) []string {
 // newPrimaryIP allocates an address and stores a new primary IP.
 func (c *reqCtx) newPrimaryIP(typ, location string, autoDelete bool, name string) (*PrimaryIP, *APIError) {
 	p := c.p
-	if len(p.PrimaryIPs) >= p.Limits.PrimaryIPs {
-		return nil, newErr("resource_limit_exceeded", "primary ip limit of %d reached", p.Limits.PrimaryIPs)
+	if err := primaryIPKind.checkLimit(c); err != nil {
+		return nil, err
 	}
 	id := c.e.st.nextID("primary_ip")
 	owner := fmt.Sprintf("primary_ip:%d", id)
@@ -59,8 +58,8 @@ func (c *reqCtx) newPrimaryIP(typ, location string, autoDelete bool, name string
 	if name == "" {
 		name = fmt.Sprintf("primary_ip-%d", id)
 	}
-	ip := &PrimaryIP{ID: id, Name: name, Created: c.now, Type: typ, IP: addr, Location: location,
-		AssigneeType: "server", AutoDelete: autoDelete, Labels: map[string]string{}, DNSPtr: map[string]string{}}
+	ip := &PrimaryIP{base: base{ID: id, Name: name, Created: c.now, Labels: map[string]string{}}, Type: typ, IP: addr, Location: location,
+		AssigneeType: "server", AutoDelete: autoDelete, DNSPtr: map[string]string{}}
 	if typ == "ipv4" {
 		ip.DNSPtr[addr] = "static." + addr + ".clients.your-server.de"
 	}
@@ -101,253 +100,157 @@ type primaryIPCreateReq struct {
 	Datacenter   *schema.IDOrName   `json:"datacenter"`
 }
 
+var primaryIPKind = newKind("primary_ip", "primary_ips", func(p *Project) map[int64]*PrimaryIP { return p.PrimaryIPs },
+	(*reqCtx).renderPrimaryIP, func(l Limits) int { return l.PrimaryIPs }).
+	filterBy("ip", func(ip *PrimaryIP) string { return ip.IP }).
+	protect(func(ip *PrimaryIP) *bool { return &ip.Protection.Delete })
+
 func registerPrimaryIPs(h func(string, apiHandler)) {
-	h("GET /v1/primary_ips", func(c *reqCtx) (int, any, *APIError) {
-		q := c.r.URL.Query()
-		addr := q.Get("ip")
-		items := make([]*PrimaryIP, 0, len(c.p.PrimaryIPs))
-		for _, ip := range c.p.PrimaryIPs {
-			if addr != "" && ip.IP != addr {
-				continue
-			}
-			items = append(items, ip)
-		}
-		page, meta, err := paginate(q, items, listKeys[*PrimaryIP]{
-			id: func(x *PrimaryIP) int64 { return x.ID }, name: func(x *PrimaryIP) string { return x.Name },
-			labels: func(x *PrimaryIP) map[string]string { return x.Labels }, created: func(x *PrimaryIP) time.Time { return x.Created },
-		})
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]primaryIPJSON, 0, len(page))
-		for _, x := range page {
-			out = append(out, c.renderPrimaryIP(x))
-		}
-		return http.StatusOK, listResponse("primary_ips", out, meta), nil
-	})
-	h("POST /v1/primary_ips", func(c *reqCtx) (int, any, *APIError) {
-		var req primaryIPCreateReq
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if err := validateName(req.Name, false); err != nil {
-			return 0, nil, err
-		}
-		if req.Type != "ipv4" && req.Type != "ipv6" {
-			return 0, nil, errInvalid("type", "must be ipv4 or ipv6")
-		}
-		if req.AssigneeType != "" && req.AssigneeType != "server" {
-			return 0, nil, errInvalid("assignee_type", "must be server")
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		var srv *Server
-		locName, given, lerr := resolveLocation(req.Location, req.Datacenter)
-		if lerr != nil {
-			return 0, nil, lerr
-		}
-		if req.AssigneeID != nil {
-			if given {
-				return 0, nil, errInvalid("assignee_id", "assignee_id and location are mutually exclusive")
-			}
-			srv = c.p.Servers[*req.AssigneeID]
-			if srv == nil {
-				return 0, nil, errInvalid("assignee_id", "server not found")
-			}
-			if srv.Status != "off" {
-				return 0, nil, newErr("server_not_stopped", "server %d must be stopped to assign a primary ip", srv.ID)
-			}
-			if (req.Type == "ipv4" && srv.IPv4ID != 0) || (req.Type == "ipv6" && srv.IPv6ID != 0) {
-				return 0, nil, newErr("server_has_"+req.Type, "server %d already has an %s address", srv.ID, req.Type)
-			}
-			locName = srv.Location
-		} else if !given {
-			return 0, nil, errInvalid("location", "location or assignee_id is required")
-		}
-		if c.nameTaken("primary_ip", req.Name, 0) {
-			return 0, nil, errUnique("name")
-		}
-		auto := req.AutoDelete != nil && *req.AutoDelete
-		ip, err := c.newPrimaryIP(req.Type, locName, auto, req.Name)
-		if err != nil {
-			return 0, nil, err
-		}
-		ip.Labels = labelsOrEmpty(req.Labels)
-		refs := []schema.ActionResourceReference{res("primary_ip", ip.ID)}
-		if srv != nil {
-			ip.AssigneeID = srv.ID
-			if req.Type == "ipv4" {
-				srv.IPv4ID = ip.ID
-			} else {
-				srv.IPv6ID = ip.ID
-			}
-			refs = append(refs, res("server", srv.ID))
-		}
-		a := c.newAction("create_primary_ip", refs)
-		return http.StatusCreated, map[string]any{"primary_ip": c.renderPrimaryIP(ip), "action": renderAction(a, c.now)}, nil
-	})
-	get := func(c *reqCtx) (*PrimaryIP, *APIError) {
-		id, err := c.pathID()
-		if err != nil {
-			return nil, err
-		}
-		ip := c.p.PrimaryIPs[id]
-		if ip == nil {
-			return nil, errNotFound("primary_ip", id)
-		}
-		return ip, nil
+	primaryIPKind.routes(h, func(c *reqCtx, ip *PrimaryIP) *APIError { return c.setBool("auto_delete", &ip.AutoDelete) })
+	h("POST /v1/primary_ips", (*reqCtx).createPrimaryIP)
+	h("DELETE /v1/primary_ips/{id}", (*reqCtx).deletePrimaryIP)
+	h("POST /v1/primary_ips/{id}/actions/assign", actAny(primaryIPKind, assignPrimaryIP))
+	h("POST /v1/primary_ips/{id}/actions/unassign", actAny(primaryIPKind, unassignPrimaryIP))
+	h("POST /v1/primary_ips/{id}/actions/change_dns_ptr", actAny(primaryIPKind, primaryIPDNSPtr))
+}
+
+func (c *reqCtx) createPrimaryIP() (int, any, *APIError) {
+	var req primaryIPCreateReq
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
 	}
-	h("GET /v1/primary_ips/{id}", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
+	if err := validateName(req.Name, false); err != nil {
+		return 0, nil, err
+	}
+	if req.Type != "ipv4" && req.Type != "ipv6" {
+		return 0, nil, errInvalid("type", "must be ipv4 or ipv6")
+	}
+	if req.AssigneeType != "" && req.AssigneeType != "server" {
+		return 0, nil, errInvalid("assignee_type", "must be server")
+	}
+	if err := validateLabels(req.Labels); err != nil {
+		return 0, nil, err
+	}
+	var srv *Server
+	locName, given, lerr := resolveLocation(req.Location, req.Datacenter)
+	if lerr != nil {
+		return 0, nil, lerr
+	}
+	if req.AssigneeID != nil {
+		if given {
+			return 0, nil, errInvalid("assignee_id", "assignee_id and location are mutually exclusive")
 		}
-		return http.StatusOK, map[string]any{"primary_ip": c.renderPrimaryIP(ip)}, nil
-	})
-	h("PUT /v1/primary_ips/{id}", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.PrimaryIPUpdateRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != "" {
-			if err := validateName(req.Name, false); err != nil {
-				return 0, nil, err
-			}
-			if c.nameTaken("primary_ip", req.Name, ip.ID) {
-				return 0, nil, errUnique("name")
-			}
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != "" {
-			ip.Name = req.Name
-		}
-		if req.Labels != nil {
-			ip.Labels = labelsOrEmpty(req.Labels)
-		}
-		if req.AutoDelete != nil {
-			ip.AutoDelete = *req.AutoDelete
-		}
-		return http.StatusOK, map[string]any{"primary_ip": c.renderPrimaryIP(ip)}, nil
-	})
-	h("DELETE /v1/primary_ips/{id}", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		if ip.Protection.Delete {
-			return 0, nil, errProtected("primary_ip", ip.ID)
-		}
-		if ip.AssigneeID != 0 {
-			if s := c.p.Servers[ip.AssigneeID]; s != nil {
-				if s.Status != "off" {
-					return 0, nil, newErr("server_not_stopped", "primary ip %d is assigned to running server %d", ip.ID, s.ID)
-				}
-				c.unassign(ip)
-			}
-		}
-		c.e.freeIP(ip.IP)
-		delete(c.p.PrimaryIPs, ip.ID)
-		return http.StatusNoContent, nil, nil
-	})
-	h("POST /v1/primary_ips/{id}/actions/assign", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.PrimaryIPActionAssignRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.AssigneeType != "" && req.AssigneeType != "server" {
-			return 0, nil, errInvalid("assignee_type", "must be server")
-		}
-		s := c.p.Servers[req.AssigneeID]
-		if s == nil {
+		srv = c.p.Servers[*req.AssigneeID]
+		if srv == nil {
 			return 0, nil, errInvalid("assignee_id", "server not found")
 		}
-		if ip.AssigneeID != 0 {
-			return 0, nil, newErr("primary_ip_already_assigned", "primary ip %d is already assigned to server %d", ip.ID, ip.AssigneeID)
+		if srv.Status != "off" {
+			return 0, nil, newErr("server_not_stopped", "server %d must be stopped to assign a primary ip", srv.ID)
 		}
-		if s.Status != "off" {
-			return 0, nil, newErr("server_not_stopped", "server %d must be stopped to assign a primary ip", s.ID)
+		if (req.Type == "ipv4" && srv.IPv4ID != 0) || (req.Type == "ipv6" && srv.IPv6ID != 0) {
+			return 0, nil, newErr("server_has_"+req.Type, "server %d already has an %s address", srv.ID, req.Type)
 		}
-		if ip.Location != s.Location {
-			return 0, nil, newErr("primary_ip_datacenter_mismatch", "primary ip %d is in %s, server in %s", ip.ID, ip.Location, s.Location)
-		}
-		if (ip.Type == "ipv4" && s.IPv4ID != 0) || (ip.Type == "ipv6" && s.IPv6ID != 0) {
-			return 0, nil, newErr("server_has_"+ip.Type, "server %d already has an %s address", s.ID, ip.Type)
-		}
-		if c.e.lockedBy(c.p, "server", s.ID) != nil {
-			return 0, nil, errLocked("server", s.ID)
-		}
-		ip.AssigneeID, ip.AssigneeType = s.ID, "server"
-		if ip.Type == "ipv4" {
-			s.IPv4ID = ip.ID
+		locName = srv.Location
+	} else if !given {
+		return 0, nil, errInvalid("location", "location or assignee_id is required")
+	}
+	if primaryIPKind.taken(c.p, req.Name, 0) {
+		return 0, nil, errUnique("name")
+	}
+	auto := req.AutoDelete != nil && *req.AutoDelete
+	ip, err := c.newPrimaryIP(req.Type, locName, auto, req.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	ip.Labels = labelsOrEmpty(req.Labels)
+	refs := []schema.ActionResourceReference{res("primary_ip", ip.ID)}
+	if srv != nil {
+		ip.AssigneeID = srv.ID
+		if req.Type == "ipv4" {
+			srv.IPv4ID = ip.ID
 		} else {
-			s.IPv6ID = ip.ID
+			srv.IPv6ID = ip.ID
 		}
-		a := c.newAction("assign_primary_ip", []schema.ActionResourceReference{res("primary_ip", ip.ID), res("server", s.ID)})
-		return c.actionResponse(a)
-	})
-	h("POST /v1/primary_ips/{id}/actions/unassign", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
+		refs = append(refs, res("server", srv.ID))
+	}
+	a := c.newAction("create_primary_ip", refs)
+	return http.StatusCreated, map[string]any{"primary_ip": c.renderPrimaryIP(ip), "action": renderAction(a, c.now)}, nil
+}
+
+func (c *reqCtx) deletePrimaryIP() (int, any, *APIError) {
+	ip, err := primaryIPKind.findDeletable(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	if ip.AssigneeID != 0 {
+		if s := c.p.Servers[ip.AssigneeID]; s != nil {
+			if s.Status != "off" {
+				return 0, nil, newErr("server_not_stopped", "primary ip %d is assigned to running server %d", ip.ID, s.ID)
+			}
+			c.unassign(ip)
 		}
-		if ip.AssigneeID == 0 {
-			return 0, nil, newErr("primary_ip_not_assigned", "primary ip %d is not assigned", ip.ID)
-		}
-		s := c.p.Servers[ip.AssigneeID]
-		if s != nil && s.Status != "off" {
-			return 0, nil, newErr("server_not_stopped", "server %d must be stopped to unassign a primary ip", s.ID)
-		}
-		refs := []schema.ActionResourceReference{res("primary_ip", ip.ID)}
-		if s != nil {
-			refs = append(refs, res("server", s.ID))
-		}
-		c.unassign(ip)
-		a := c.newAction("unassign_primary_ip", refs)
-		return c.actionResponse(a)
-	})
-	h("POST /v1/primary_ips/{id}/actions/change_dns_ptr", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.PrimaryIPActionChangeDNSPtrRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if aerr := setDNSPtr(ip, req.IP, req.DNSPtr); aerr != nil {
-			return 0, nil, aerr
-		}
-		a := c.newAction("change_dns_ptr", []schema.ActionResourceReference{res("primary_ip", ip.ID)})
-		return c.actionResponse(a)
-	})
-	h("POST /v1/primary_ips/{id}/actions/change_protection", func(c *reqCtx) (int, any, *APIError) {
-		ip, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req struct {
-			Delete *bool `json:"delete"`
-		}
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Delete != nil {
-			ip.Protection.Delete = *req.Delete
-		}
-		a := c.newAction("change_protection", []schema.ActionResourceReference{res("primary_ip", ip.ID)})
-		return c.actionResponse(a)
-	})
+	}
+	c.e.freeIP(ip.IP)
+	delete(c.p.PrimaryIPs, ip.ID)
+	return http.StatusNoContent, nil, nil
+}
+
+func assignPrimaryIP(c *reqCtx, ip *PrimaryIP, req *schema.PrimaryIPActionAssignRequest) (*Action, *APIError) {
+	if req.AssigneeType != "" && req.AssigneeType != "server" {
+		return nil, errInvalid("assignee_type", "must be server")
+	}
+	s := c.p.Servers[req.AssigneeID]
+	if s == nil {
+		return nil, errInvalid("assignee_id", "server not found")
+	}
+	if ip.AssigneeID != 0 {
+		return nil, newErr("primary_ip_already_assigned", "primary ip %d is already assigned to server %d", ip.ID, ip.AssigneeID)
+	}
+	if s.Status != "off" {
+		return nil, newErr("server_not_stopped", "server %d must be stopped to assign a primary ip", s.ID)
+	}
+	if ip.Location != s.Location {
+		return nil, newErr("primary_ip_datacenter_mismatch", "primary ip %d is in %s, server in %s", ip.ID, ip.Location, s.Location)
+	}
+	if (ip.Type == "ipv4" && s.IPv4ID != 0) || (ip.Type == "ipv6" && s.IPv6ID != 0) {
+		return nil, newErr("server_has_"+ip.Type, "server %d already has an %s address", s.ID, ip.Type)
+	}
+	if c.e.lockedBy(c.p, "server", s.ID) != nil {
+		return nil, errLocked("server", s.ID)
+	}
+	ip.AssigneeID, ip.AssigneeType = s.ID, "server"
+	if ip.Type == "ipv4" {
+		s.IPv4ID = ip.ID
+	} else {
+		s.IPv6ID = ip.ID
+	}
+	a := c.newAction("assign_primary_ip", []schema.ActionResourceReference{res("primary_ip", ip.ID), res("server", s.ID)})
+	return a, nil
+}
+
+func unassignPrimaryIP(c *reqCtx, ip *PrimaryIP, _ *struct{}) (*Action, *APIError) {
+	if ip.AssigneeID == 0 {
+		return nil, newErr("primary_ip_not_assigned", "primary ip %d is not assigned", ip.ID)
+	}
+	s := c.p.Servers[ip.AssigneeID]
+	if s != nil && s.Status != "off" {
+		return nil, newErr("server_not_stopped", "server %d must be stopped to unassign a primary ip", s.ID)
+	}
+	refs := []schema.ActionResourceReference{res("primary_ip", ip.ID)}
+	if s != nil {
+		refs = append(refs, res("server", s.ID))
+	}
+	c.unassign(ip)
+	a := c.newAction("unassign_primary_ip", refs)
+	return a, nil
+}
+
+func primaryIPDNSPtr(c *reqCtx, ip *PrimaryIP, req *schema.PrimaryIPActionChangeDNSPtrRequest) (*Action, *APIError) {
+	if aerr := setDNSPtr(ip, req.IP, req.DNSPtr); aerr != nil {
+		return nil, aerr
+	}
+	a := c.newAction("change_dns_ptr", []schema.ActionResourceReference{res("primary_ip", ip.ID)})
+	return a, nil
 }
 
 func (c *reqCtx) unassign(ip *PrimaryIP) {

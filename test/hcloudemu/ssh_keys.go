@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -62,116 +61,54 @@ func (c *reqCtx) sshKeyByIDOrName(v schema.IDOrName) *SSHKey {
 	return nil
 }
 
+var sshKeyKind = newKind("ssh_key", "ssh_keys", func(p *Project) map[int64]*SSHKey { return p.SSHKeys },
+	func(_ *reqCtx, k *SSHKey) schema.SSHKey { return renderSSHKey(k) }, func(l Limits) int { return l.SSHKeys }).
+	filterBy("fingerprint", func(k *SSHKey) string { return k.Fingerprint }).withoutActions()
+
 func registerSSHKeys(h func(string, apiHandler)) {
-	h("GET /v1/ssh_keys", func(c *reqCtx) (int, any, *APIError) {
-		q := c.r.URL.Query()
-		fp := q.Get("fingerprint")
-		items := make([]*SSHKey, 0, len(c.p.SSHKeys))
-		for _, k := range c.p.SSHKeys {
-			if fp != "" && k.Fingerprint != fp {
-				continue
-			}
-			items = append(items, k)
-		}
-		page, meta, err := paginate(q, items, listKeys[*SSHKey]{
-			id: func(k *SSHKey) int64 { return k.ID }, name: func(k *SSHKey) string { return k.Name },
-			labels: func(k *SSHKey) map[string]string { return k.Labels }, created: func(k *SSHKey) time.Time { return k.Created },
-		})
-		if err != nil {
-			return 0, nil, err
-		}
-		out := make([]schema.SSHKey, 0, len(page))
-		for _, k := range page {
-			out = append(out, renderSSHKey(k))
-		}
-		return http.StatusOK, listResponse("ssh_keys", out, meta), nil
-	})
-	h("POST /v1/ssh_keys", func(c *reqCtx) (int, any, *APIError) {
-		var req schema.SSHKeyCreateRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if err := validateName(req.Name, false); err != nil {
-			return 0, nil, err
-		}
-		if strings.TrimSpace(req.PublicKey) == "" {
-			return 0, nil, errInvalid("public_key", "is required")
-		}
-		fp, ferr := Fingerprint(req.PublicKey)
-		if ferr != nil {
-			return 0, nil, errInvalid("public_key", ferr.Error())
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		if c.nameTaken("ssh_key", req.Name, 0) {
-			return 0, nil, errUnique("name")
-		}
-		for _, k := range c.p.SSHKeys {
-			if k.Fingerprint == fp {
-				return 0, nil, errUnique("public_key")
-			}
-		}
-		if len(c.p.SSHKeys) >= c.p.Limits.SSHKeys {
-			return 0, nil, newErr("resource_limit_exceeded", "ssh key limit of %d reached", c.p.Limits.SSHKeys)
-		}
-		k := &SSHKey{ID: c.e.st.nextID("ssh_key"), Name: req.Name, Created: c.now, PublicKey: strings.TrimSpace(req.PublicKey),
-			Fingerprint: fp, Labels: labelsOrEmpty(req.Labels)}
-		c.p.SSHKeys[k.ID] = k
-		return http.StatusCreated, map[string]any{"ssh_key": renderSSHKey(k)}, nil
-	})
-	get := func(c *reqCtx) (*SSHKey, *APIError) {
-		id, err := c.pathID()
-		if err != nil {
-			return nil, err
-		}
-		k := c.p.SSHKeys[id]
-		if k == nil {
-			return nil, errNotFound("ssh_key", id)
-		}
-		return k, nil
-	}
-	h("GET /v1/ssh_keys/{id}", func(c *reqCtx) (int, any, *APIError) {
-		k, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]any{"ssh_key": renderSSHKey(k)}, nil
-	})
-	h("PUT /v1/ssh_keys/{id}", func(c *reqCtx) (int, any, *APIError) {
-		k, err := get(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		var req schema.SSHKeyUpdateRequest
-		if err := decodeBody(c.r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != "" {
-			if err := validateName(req.Name, false); err != nil {
-				return 0, nil, err
-			}
-			if c.nameTaken("ssh_key", req.Name, k.ID) {
-				return 0, nil, errUnique("name")
-			}
-		}
-		if err := validateLabels(req.Labels); err != nil {
-			return 0, nil, err
-		}
-		if req.Name != "" {
-			k.Name = req.Name
-		}
-		if req.Labels != nil {
-			k.Labels = labelsOrEmpty(req.Labels)
-		}
-		return http.StatusOK, map[string]any{"ssh_key": renderSSHKey(k)}, nil
-	})
+	sshKeyKind.routes(h, nil)
+	h("POST /v1/ssh_keys", (*reqCtx).createSSHKey)
 	h("DELETE /v1/ssh_keys/{id}", func(c *reqCtx) (int, any, *APIError) {
-		k, err := get(c)
+		k, err := sshKeyKind.find(c)
 		if err != nil {
 			return 0, nil, err
 		}
 		delete(c.p.SSHKeys, k.ID)
 		return http.StatusNoContent, nil, nil
 	})
+}
+
+func (c *reqCtx) createSSHKey() (int, any, *APIError) {
+	var req schema.SSHKeyCreateRequest
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	if err := validateName(req.Name, false); err != nil {
+		return 0, nil, err
+	}
+	if strings.TrimSpace(req.PublicKey) == "" {
+		return 0, nil, errInvalid("public_key", "is required")
+	}
+	fp, ferr := Fingerprint(req.PublicKey)
+	if ferr != nil {
+		return 0, nil, errInvalid("public_key", ferr.Error())
+	}
+	if err := validateLabels(req.Labels); err != nil {
+		return 0, nil, err
+	}
+	if err := sshKeyKind.checkName(c, req.Name, 0); err != nil {
+		return 0, nil, err
+	}
+	for _, k := range c.p.SSHKeys {
+		if k.Fingerprint == fp {
+			return 0, nil, errUnique("public_key")
+		}
+	}
+	if err := sshKeyKind.checkLimit(c); err != nil {
+		return 0, nil, err
+	}
+	k := &SSHKey{base: base{Name: req.Name, Created: c.now, Labels: labelsOrEmpty(req.Labels)},
+		PublicKey: strings.TrimSpace(req.PublicKey), Fingerprint: fp}
+	sshKeyKind.add(c, k)
+	return http.StatusCreated, map[string]any{"ssh_key": renderSSHKey(k)}, nil
 }

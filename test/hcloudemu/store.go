@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -69,43 +68,30 @@ func newProject(name string) *Project {
 }
 
 func (p *Project) init() {
-	if p.Servers == nil {
-		p.Servers = map[int64]*Server{}
-	}
-	if p.Networks == nil {
-		p.Networks = map[int64]*Network{}
-	}
-	if p.Firewalls == nil {
-		p.Firewalls = map[int64]*Firewall{}
-	}
-	if p.PlacementGroups == nil {
-		p.PlacementGroups = map[int64]*PlacementGroup{}
-	}
-	if p.LoadBalancers == nil {
-		p.LoadBalancers = map[int64]*LoadBalancer{}
-	}
-	if p.SSHKeys == nil {
-		p.SSHKeys = map[int64]*SSHKey{}
-	}
-	if p.PrimaryIPs == nil {
-		p.PrimaryIPs = map[int64]*PrimaryIP{}
-	}
-	if p.Actions == nil {
-		p.Actions = map[int64]*Action{}
+	initMap(&p.Servers)
+	initMap(&p.Networks)
+	initMap(&p.Firewalls)
+	initMap(&p.PlacementGroups)
+	initMap(&p.LoadBalancers)
+	initMap(&p.SSHKeys)
+	initMap(&p.PrimaryIPs)
+	initMap(&p.Actions)
+}
+
+func initMap[K comparable, V any](m *map[K]V) {
+	if *m == nil {
+		*m = map[K]V{}
 	}
 }
 
 // Server is a stored server.
 type Server struct {
-	ID               int64                   `json:"id"`
-	Name             string                  `json:"name"`
+	base
 	Status           string                  `json:"status"`
-	Created          time.Time               `json:"created"`
 	ServerTypeID     int64                   `json:"server_type_id"`
 	Location         string                  `json:"location"`
 	ImageID          int64                   `json:"image_id"`
 	UserData         string                  `json:"user_data"`
-	Labels           map[string]string       `json:"labels"`
 	IPv4ID           int64                   `json:"ipv4_id"`
 	IPv6ID           int64                   `json:"ipv6_id"`
 	PrivateNets      []PrivateNet            `json:"private_nets"`
@@ -126,23 +112,17 @@ type PrivateNet struct {
 
 // Network is a stored network.
 type Network struct {
-	ID                    int64                    `json:"id"`
-	Name                  string                   `json:"name"`
-	Created               time.Time                `json:"created"`
+	base
 	IPRange               string                   `json:"ip_range"`
 	Subnets               []schema.NetworkSubnet   `json:"subnets"`
 	Routes                []schema.NetworkRoute    `json:"routes"`
-	Labels                map[string]string        `json:"labels"`
 	Protection            schema.NetworkProtection `json:"protection"`
 	ExposeRoutesToVSwitch bool                     `json:"expose_routes_to_vswitch"`
 }
 
 // Firewall is a stored firewall.
 type Firewall struct {
-	ID        int64                 `json:"id"`
-	Name      string                `json:"name"`
-	Created   time.Time             `json:"created"`
-	Labels    map[string]string     `json:"labels"`
+	base
 	Rules     []schema.FirewallRule `json:"rules"`
 	ServerIDs []int64               `json:"server_ids"`
 	Selectors []string              `json:"selectors"`
@@ -150,22 +130,16 @@ type Firewall struct {
 
 // PlacementGroup is a stored placement group.
 type PlacementGroup struct {
-	ID      int64             `json:"id"`
-	Name    string            `json:"name"`
-	Type    string            `json:"type"`
-	Created time.Time         `json:"created"`
-	Labels  map[string]string `json:"labels"`
+	base
+	Type string `json:"type"`
 }
 
 // LoadBalancer is a stored load balancer.
 type LoadBalancer struct {
-	ID            int64                         `json:"id"`
-	Name          string                        `json:"name"`
-	Created       time.Time                     `json:"created"`
+	base
 	TypeID        int64                         `json:"type_id"`
 	Location      string                        `json:"location"`
 	Algorithm     string                        `json:"algorithm"`
-	Labels        map[string]string             `json:"labels"`
 	Protection    schema.LoadBalancerProtection `json:"protection"`
 	PublicEnabled bool                          `json:"public_enabled"`
 	IPv4          string                        `json:"ipv4"`
@@ -186,26 +160,20 @@ type LBTarget struct {
 
 // SSHKey is a stored SSH key.
 type SSHKey struct {
-	ID          int64             `json:"id"`
-	Name        string            `json:"name"`
-	Created     time.Time         `json:"created"`
-	PublicKey   string            `json:"public_key"`
-	Fingerprint string            `json:"fingerprint"`
-	Labels      map[string]string `json:"labels"`
+	base
+	PublicKey   string `json:"public_key"`
+	Fingerprint string `json:"fingerprint"`
 }
 
 // PrimaryIP is a stored primary IP.
 type PrimaryIP struct {
-	ID           int64                      `json:"id"`
-	Name         string                     `json:"name"`
-	Created      time.Time                  `json:"created"`
+	base
 	Type         string                     `json:"type"`
 	IP           string                     `json:"ip"`
 	Location     string                     `json:"location"`
 	AssigneeID   int64                      `json:"assignee_id"`
 	AssigneeType string                     `json:"assignee_type"`
 	AutoDelete   bool                       `json:"auto_delete"`
-	Labels       map[string]string          `json:"labels"`
 	Protection   schema.PrimaryIPProtection `json:"protection"`
 	DNSPtr       map[string]string          `json:"dns_ptr"`
 }
@@ -247,18 +215,10 @@ func loadState(dir string) (*State, error) {
 	if err := json.Unmarshal(data, st); err != nil {
 		return nil, fmt.Errorf("state %s: %w", filepath.Join(dir, stateFile), err)
 	}
-	if st.IDs == nil {
-		st.IDs = map[string]int64{}
-	}
-	if st.Tokens == nil {
-		st.Tokens = map[string]TokenRef{}
-	}
-	if st.Projects == nil {
-		st.Projects = map[string]*Project{}
-	}
-	if st.IPsInUse == nil {
-		st.IPsInUse = map[string]string{}
-	}
+	initMap(&st.IDs)
+	initMap(&st.Tokens)
+	initMap(&st.Projects)
+	initMap(&st.IPsInUse)
 	for _, p := range st.Projects {
 		p.init()
 	}

@@ -9,41 +9,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"log"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sre-platform/platform/test/hcloudemu"
 )
-
-type tokenFlags []hcloudemu.Token
-
-func (t *tokenFlags) String() string { return fmt.Sprint(len(*t), " tokens") }
-
-func (t *tokenFlags) Set(v string) error {
-	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return errors.New("want project:token[:ro]")
-	}
-	tok := hcloudemu.Token{Project: parts[0], Token: parts[1]}
-	if len(parts) == 3 {
-		if parts[2] != "ro" {
-			return errors.New("third part must be ro")
-		}
-		tok.ReadOnly = true
-	}
-	*t = append(*t, tok)
-	return nil
-}
 
 func main() {
 	var (
@@ -54,7 +31,7 @@ func main() {
 		pool        = flag.String("ipv4-pool", "127.0.0.0/8", "public IPv4 pool (127.0.0.0/8 hands out 127.0.1.1 upward)")
 		rateLimit   = flag.Int("rate-limit", 3600, "per-token request budget")
 		rateRefill  = flag.Float64("rate-refill", 1, "budget refill per second")
-		tokens      tokenFlags
+		tokens      hcloudemu.TokenFlags
 	)
 	flag.Var(&tokens, "token", "project:token[:ro] (repeatable)")
 	flag.Parse()

@@ -13,9 +13,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
-	"fmt"
 	"log"
 	"net"
 	"net/http"
@@ -23,26 +21,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sre-platform/platform/test/hcloudemu"
 	"github.com/sre-platform/platform/test/sandbox"
 )
-
-type tokenFlags []hcloudemu.Token
-
-func (t *tokenFlags) String() string { return fmt.Sprint(len(*t), " tokens") }
-
-func (t *tokenFlags) Set(v string) error {
-	project, token, ok := strings.Cut(v, ":")
-	if !ok || project == "" || token == "" {
-		return errors.New("want project:token")
-	}
-	*t = append(*t, hcloudemu.Token{Project: project, Token: token})
-	return nil
-}
 
 func main() {
 	var (
@@ -56,9 +40,9 @@ func main() {
 		grace       = flag.Duration("node-grace", 40*time.Second, "missed-heartbeat time before a Node goes NotReady")
 		apiMem      = flag.String("apiserver-memlimit", "", "GOMEMLIMIT of each kube-apiserver (default 400MiB)")
 		lbEvery     = flag.Duration("lb-sync", 2*time.Second, "how often load balancer forwards follow the emulator state")
-		tokens      tokenFlags
+		tokens      hcloudemu.TokenFlags
 	)
-	flag.Var(&tokens, "token", "project:token for the Hetzner API (repeatable)")
+	flag.Var(&tokens, "token", "project:token[:ro] for the Hetzner API (repeatable)")
 	flag.Parse()
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 
