@@ -1,5 +1,5 @@
 // Package cluster implements platform_k3s_cluster: the cluster's identity —
-// token, CAs, service-account key and an admin certificate — generated
+// server and agent tokens, CAs, service-account key and an admin certificate — generated
 // locally, and the kubeconfig rendered from them.
 package cluster
 
@@ -24,8 +24,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/sre-platform/platform/provider/internal/k3s"
+	"github.com/sre-platform/platform/provider/internal/stateupgrade"
 )
 
 // Name rules shared with servers: a DNS label, since it prefixes node names.
@@ -37,8 +39,9 @@ type clusterResource struct{}
 func NewResource() resource.Resource { return &clusterResource{} }
 
 var (
-	_ resource.Resource               = &clusterResource{}
-	_ resource.ResourceWithModifyPlan = &clusterResource{}
+	_ resource.Resource                 = &clusterResource{}
+	_ resource.ResourceWithModifyPlan   = &clusterResource{}
+	_ resource.ResourceWithUpgradeState = &clusterResource{}
 )
 
 type model struct {
@@ -49,6 +52,7 @@ type model struct {
 	CAValidityDays         types.Int64  `tfsdk:"ca_validity_days"`
 	AdminValidityDays      types.Int64  `tfsdk:"admin_validity_days"`
 	Token                  types.String `tfsdk:"token"`
+	AgentToken             types.String `tfsdk:"agent_token"`
 	ServerBundle           types.String `tfsdk:"server_bundle"`
 	ServerCACertificate    types.String `tfsdk:"server_ca_certificate"`
 	ClientCACertificate    types.String `tfsdk:"client_ca_certificate"`
@@ -64,12 +68,21 @@ func (r *clusterResource) Metadata(_ context.Context, req resource.MetadataReque
 }
 
 func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = clusterSchema()
+}
+
+// Schema versions: 0 had no agent_token (agents joined with the server token).
+const schemaVersion = 1
+
+func clusterSchema() schema.Schema {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
-	resp.Schema = schema.Schema{
-		Description: "A k3s cluster's identity: the cluster token, the CAs k3s uses (server, client, request-header, " +
-			"etcd peer and server), the service-account signing key and an admin client certificate, all generated " +
-			"locally (ECDSA P-256). Servers and agents take `server_bundle` / `token`; the kubeconfig is rendered " +
-			"from this PKI, so no SSH is needed. Rotating the CAs is a replace: `terraform apply -replace=...`.",
+	return schema.Schema{
+		Version: schemaVersion,
+		Description: "A k3s cluster's identity: the server token, a separate agent token, the CAs k3s uses (server, " +
+			"client, request-header, etcd peer and server), the service-account signing key and an admin client " +
+			"certificate, all generated locally (ECDSA P-256). Servers take `server_bundle`, agents `agent_token`; " +
+			"the kubeconfig is rendered from this PKI, so no SSH is needed. Rotating the CAs is a replace: " +
+			"`terraform apply -replace=...`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "Random cluster ID.", PlanModifiers: keep},
 			"name": schema.StringAttribute{
@@ -98,8 +111,13 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Description: "Validity of the admin client certificate in days (1 to 3650). Default 365. Changing it issues a new admin certificate in place.",
 				Validators:  []validator.Int64{int64validator.Between(1, 3650)},
 			},
-			"token":                 schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: keep, Description: "k3s secure token (K10<CA hash>::server:<secret>) for joining servers and agents."},
-			"server_bundle":         schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: keep, Description: "Everything a platform_k3s_server needs (token, CAs and keys), as one value."},
+			"token": schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: keep,
+				Description: "k3s secure server token (K10<CA hash>::server:<secret>). It lets its holder join as a server and read the cluster's CA keys: servers get it through `server_bundle`; never give it to an agent."},
+			"agent_token": schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: keep,
+				Description: "k3s secure agent token (K10<CA hash>::node:<secret>) for platform_k3s_agent's `token`: it joins agents only. " +
+					"Servers accept it as `agent-token`. Clusters created by provider versions before agent tokens keep agents on the server token " +
+					"(this attribute then equals `token`, and plans warn), because their servers were never told an agent token."},
+			"server_bundle":         schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: keep, Description: "Everything a platform_k3s_server needs (server and agent tokens, CAs and keys), as one value."},
 			"server_ca_certificate": schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "PEM of the CA that signs the API server certificates (clients trust it)."},
 			"client_ca_certificate": schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "PEM of the CA that signs client certificates."},
 			"ca_expires_at":         schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "When the CAs expire (RFC 3339)."},
@@ -110,6 +128,19 @@ func (r *clusterResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"kubeconfig": schema.StringAttribute{Computed: true, Sensitive: true,
 				Description: "Admin kubeconfig for https://<api_endpoint>:6443; null while api_endpoint is unset."},
 		},
+	}
+}
+
+// UpgradeState moves version 0 state (no agent_token) to version 1. Those
+// clusters' servers were created without `agent-token`, so they accept
+// agents with the server token only: agent_token takes the server token and
+// server_bundle stays as it is. Existing servers and agents then render the
+// same cloud-init, and the plan is empty (with a warning, see ModifyPlan).
+func (r *clusterResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	return map[int64]resource.StateUpgrader{
+		0: stateupgrade.Added(clusterSchema(), func(prior map[string]tftypes.Value) (map[string]tftypes.Value, error) {
+			return map[string]tftypes.Value{"agent_token": prior["token"]}, nil
+		}, "agent_token"),
 	}
 }
 
@@ -125,6 +156,13 @@ func (r *clusterResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if !state.Token.IsNull() && state.AgentToken.Equal(state.Token) {
+		resp.Diagnostics.AddWarning("Agents of this cluster hold the server token",
+			fmt.Sprintf("Cluster %q was created before agents had a token of their own, so its servers accept agents only "+
+				"with the server token, and agent_token equals token. Any agent (and any pod that can read the agent's user "+
+				"data) can join as a server and read the CA keys. Rebuild the cluster to separate them "+
+				"(docs/runbooks/environment-lifecycle.md); new clusters get a separate agent token.", state.Name.ValueString()))
 	}
 	adminChanges := !plan.AdminValidityDays.Equal(state.AdminValidityDays)
 	if !adminChanges {
@@ -167,7 +205,12 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddError("Generating the cluster token failed", err.Error())
 		return
 	}
-	bundle, err := k3s.NewBundle(m.Name.ValueString(), token, p).Encode()
+	agentToken, err := k3s.NewAgentToken(p.ServerCA.CertPEM)
+	if err != nil {
+		resp.Diagnostics.AddError("Generating the agent token failed", err.Error())
+		return
+	}
+	bundle, err := k3s.NewBundle(m.Name.ValueString(), token, agentToken, p).Encode()
 	if err != nil {
 		resp.Diagnostics.AddError("Encoding the server bundle failed", err.Error())
 		return
@@ -179,6 +222,7 @@ func (r *clusterResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	m.ID = types.StringValue(hex.EncodeToString(id))
 	m.Token = types.StringValue(token)
+	m.AgentToken = types.StringValue(agentToken)
 	m.ServerBundle = types.StringValue(bundle)
 	m.ServerCACertificate = types.StringValue(p.ServerCA.CertPEM)
 	m.ClientCACertificate = types.StringValue(p.ClientCA.CertPEM)

@@ -6,13 +6,17 @@ import (
 	"fmt"
 )
 
-// Bundle is what a server needs from its cluster: the token and the CAs with
-// their keys. platform_k3s_cluster exports it as one sensitive string so that
-// modules pass a single value to every server.
+// Bundle is what a server needs from its cluster: the server token, the agent
+// token and the CAs with their keys. platform_k3s_cluster exports it as one
+// sensitive string so that modules pass a single value to every server.
 type Bundle struct {
-	Version              int     `json:"version"`
-	Cluster              string  `json:"cluster"`
-	Token                string  `json:"token"`
+	Version int    `json:"version"`
+	Cluster string `json:"cluster"`
+	Token   string `json:"token"`
+	// AgentToken is what servers accept from agents (k3s `agent-token`).
+	// Empty in bundles of clusters created before agents had a token of
+	// their own: their servers accept agents with the server token only.
+	AgentToken           string  `json:"agent_token,omitempty"`
 	ServerCA             KeyPair `json:"server_ca"`
 	ClientCA             KeyPair `json:"client_ca"`
 	RequestHeaderCA      KeyPair `json:"request_header_ca"`
@@ -23,9 +27,9 @@ type Bundle struct {
 
 const bundleVersion = 1
 
-// NewBundle packs a cluster's token and PKI (without the admin certificate).
-func NewBundle(cluster, token string, p *PKI) Bundle {
-	return Bundle{Version: bundleVersion, Cluster: cluster, Token: token,
+// NewBundle packs a cluster's tokens and PKI (without the admin certificate).
+func NewBundle(cluster, token, agentToken string, p *PKI) Bundle {
+	return Bundle{Version: bundleVersion, Cluster: cluster, Token: token, AgentToken: agentToken,
 		ServerCA: p.ServerCA, ClientCA: p.ClientCA, RequestHeaderCA: p.RequestHeaderCA,
 		EtcdPeerCA: p.EtcdPeerCA, EtcdServerCA: p.EtcdServerCA, ServiceAccountKeyPEM: p.ServiceAccountKeyPEM}
 }
@@ -53,6 +57,9 @@ func DecodeBundle(s string) (Bundle, error) {
 	}
 	if b.Token == "" || b.ServiceAccountKeyPEM == "" {
 		return b, errors.New("cluster bundle lacks the token or the service-account key")
+	}
+	if b.AgentToken != "" && (b.AgentToken == b.Token || IsServerToken(b.AgentToken)) {
+		return b, errors.New("cluster bundle: the agent token is a server token")
 	}
 	return b, nil
 }

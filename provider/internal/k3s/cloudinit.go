@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -15,9 +16,16 @@ import (
 // Paths k3s reads. The CA files at these paths make k3s use our CAs instead of
 // generating its own ("custom CA certificates" in the k3s docs).
 const (
-	ConfigPath     = "/etc/rancher/k3s/config.yaml"
-	TLSDir         = "/var/lib/rancher/k3s/server/tls"
-	InstallPath    = "/usr/local/bin/k3s-install.sh"
+	ConfigPath  = "/etc/rancher/k3s/config.yaml"
+	TLSDir      = "/var/lib/rancher/k3s/server/tls"
+	InstallPath = "/usr/local/bin/k3s-install.sh"
+	// GuardPath and GuardUnitPath install the metadata guard: pods must not
+	// reach the metadata service, which serves the node's user data (and so
+	// its token and, on servers, the CA keys) to any process that asks.
+	GuardPath     = "/usr/local/sbin/k3s-metadata-guard"
+	GuardUnitPath = "/etc/systemd/system/k3s-metadata-guard.service"
+	// MetadataAddr is Hetzner's metadata service.
+	MetadataAddr   = "169.254.169.254"
 	defaultAPIPort = 6443
 	// MaxUserData is Hetzner Cloud's limit on a server's user_data.
 	MaxUserData = 32 * 1024
@@ -35,7 +43,13 @@ const (
 type NodeConfig struct {
 	Role       Role
 	K3sVersion string
-	Token      string
+	// Token is k3s' `token`: the server token on servers, the agent token on
+	// agents.
+	Token string
+	// AgentToken is what servers accept from agents (`agent-token`); servers
+	// only. Empty on servers of clusters created before agents had a token
+	// of their own.
+	AgentToken string
 	// ClusterInit marks the first server: it starts a new embedded etcd.
 	ClusterInit bool
 	// ServerURL is the API of an existing server (or the API load balancer);
@@ -51,6 +65,15 @@ type NodeConfig struct {
 	FlannelIface string
 	// EtcdSnapshotCron schedules etcd snapshots on servers ("" = k3s default).
 	EtcdSnapshotCron string
+	// ExternalCloudProvider hands the node to an external cloud controller
+	// (the Hetzner cloud-controller-manager): kubelets run with
+	// cloud-provider=external, and servers turn off k3s' own cloud
+	// controller and ServiceLB, which would otherwise compete with it.
+	ExternalCloudProvider bool
+	// WithoutMetadataGuard renders the cloud-init of nodes created before the
+	// metadata guard existed, byte for byte, so their configuration hash (and
+	// so the servers) stay. Every new node gets the guard.
+	WithoutMetadataGuard bool
 	// PKI is written to the custom-CA paths on servers; agents get none.
 	PKI *PKI
 }
@@ -68,21 +91,28 @@ func ValidTaint(t string) bool { return taintRe.MatchString(t) }
 
 // k3sConfig is rendered as /etc/rancher/k3s/config.yaml; keys are k3s' flags.
 type k3sConfig struct {
-	Token                string   `yaml:"token"`
-	ClusterInit          bool     `yaml:"cluster-init,omitempty"`
-	Server               string   `yaml:"server,omitempty"`
-	NodeName             string   `yaml:"node-name"`
-	NodeIP               string   `yaml:"node-ip,omitempty"`
-	NodeExternalIP       string   `yaml:"node-external-ip,omitempty"`
-	TLSSAN               []string `yaml:"tls-san,omitempty"`
-	NodeLabel            []string `yaml:"node-label,omitempty"`
-	NodeTaint            []string `yaml:"node-taint,omitempty"`
-	Disable              []string `yaml:"disable,omitempty"`
-	FlannelIface         string   `yaml:"flannel-iface,omitempty"`
-	EtcdSnapshotSchedule string   `yaml:"etcd-snapshot-schedule-cron,omitempty"`
-	WriteKubeconfigMode  string   `yaml:"write-kubeconfig-mode,omitempty"`
-	SecretsEncryption    bool     `yaml:"secrets-encryption,omitempty"`
+	Token                  string   `yaml:"token"`
+	AgentToken             string   `yaml:"agent-token,omitempty"`
+	ClusterInit            bool     `yaml:"cluster-init,omitempty"`
+	Server                 string   `yaml:"server,omitempty"`
+	NodeName               string   `yaml:"node-name"`
+	NodeIP                 string   `yaml:"node-ip,omitempty"`
+	NodeExternalIP         string   `yaml:"node-external-ip,omitempty"`
+	TLSSAN                 []string `yaml:"tls-san,omitempty"`
+	NodeLabel              []string `yaml:"node-label,omitempty"`
+	NodeTaint              []string `yaml:"node-taint,omitempty"`
+	Disable                []string `yaml:"disable,omitempty"`
+	DisableCloudController bool     `yaml:"disable-cloud-controller,omitempty"`
+	KubeletArg             []string `yaml:"kubelet-arg,omitempty"`
+	FlannelIface           string   `yaml:"flannel-iface,omitempty"`
+	EtcdSnapshotSchedule   string   `yaml:"etcd-snapshot-schedule-cron,omitempty"`
+	WriteKubeconfigMode    string   `yaml:"write-kubeconfig-mode,omitempty"`
+	SecretsEncryption      bool     `yaml:"secrets-encryption,omitempty"`
 }
+
+// KubeletArgExternalCloud is the kubelet flag (k3s `kubelet-arg`) that leaves
+// node initialisation to an external cloud controller.
+const KubeletArgExternalCloud = "cloud-provider=external"
 
 type writeFile struct {
 	Path        string `yaml:"path"`
@@ -126,6 +156,12 @@ func (c NodeConfig) Validate() error {
 	if c.Role == RoleAgent && c.PKI != nil {
 		errs = append(errs, errors.New("an agent must not carry CA keys"))
 	}
+	if c.Role == RoleAgent && c.AgentToken != "" {
+		errs = append(errs, errors.New("agent-token is a server setting: an agent takes the agent token as its token"))
+	}
+	if c.Role == RoleServer && c.AgentToken != "" && (c.AgentToken == c.Token || IsServerToken(c.AgentToken)) {
+		errs = append(errs, errors.New("the agent token must differ from the server token"))
+	}
 	for _, t := range c.Taints {
 		if !ValidTaint(t) {
 			errs = append(errs, fmt.Errorf("taint %q is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute", t))
@@ -150,9 +186,19 @@ func CloudInit(c NodeConfig) (string, error) {
 		NodeLabel:      labelList(c.Labels),
 		NodeTaint:      c.Taints,
 	}
+	if c.ExternalCloudProvider {
+		kc.KubeletArg = []string{KubeletArgExternalCloud}
+	}
 	if c.Role == RoleServer {
+		kc.AgentToken = c.AgentToken
 		kc.TLSSAN = c.TLSSANs
 		kc.Disable = c.Disable
+		if c.ExternalCloudProvider {
+			kc.DisableCloudController = true
+			if !slices.Contains(kc.Disable, "servicelb") {
+				kc.Disable = append(slices.Clone(kc.Disable), "servicelb")
+			}
+		}
 		kc.EtcdSnapshotSchedule = c.EtcdSnapshotCron
 		kc.WriteKubeconfigMode = "0600"
 		kc.SecretsEncryption = true
@@ -182,16 +228,26 @@ func CloudInit(c NodeConfig) (string, error) {
 			files = append(files, writeFile{Path: TLSDir + "/" + f.name, Permissions: perm, Owner: "root:root", Content: f.body})
 		}
 	}
-	script, err := InstallScript(c.K3sVersion, c.Role)
+	guard := !c.WithoutMetadataGuard
+	script, err := installScript(c.K3sVersion, c.Role, guard)
 	if err != nil {
 		return "", err
+	}
+	runcmd := [][]string{{"sh", InstallPath}}
+	if guard {
+		// The guard runs first: k3s starts only once pods cannot reach the
+		// metadata service (and on later boots its unit runs before k3s').
+		files = append(files,
+			writeFile{Path: GuardPath, Permissions: "0700", Owner: "root:root", Content: guardScript},
+			writeFile{Path: GuardUnitPath, Permissions: "0644", Owner: "root:root", Content: guardUnit})
+		runcmd = append([][]string{{"sh", GuardPath}}, runcmd...)
 	}
 	files = append(files, writeFile{Path: InstallPath, Permissions: "0700", Owner: "root:root", Content: script})
 
 	body, err := marshal(cloudConfig{
 		Hostname:   c.NodeName,
 		WriteFiles: files,
-		RunCmd:     [][]string{{"sh", InstallPath}},
+		RunCmd:     runcmd,
 	})
 	if err != nil {
 		return "", err
@@ -230,6 +286,51 @@ func ServerURL(endpoint string) string {
 	return fmt.Sprintf("https://%s:%d", endpoint, defaultAPIPort)
 }
 
+// guardScript drops every packet to the metadata service that enters the
+// host through PREROUTING: pod traffic (containers have their own network
+// namespace), never the host's own requests, which leave through OUTPUT (the
+// install script, cloud-init, hostNetwork pods). A DROP in the raw table
+// (or a table of its own under nft) is final, whatever k3s, flannel and
+// kube-proxy accept in their own chains.
+const guardScript = `#!/bin/sh
+# Keeps pods away from the metadata service (` + MetadataAddr + `): it serves
+# this server's user data, which holds the k3s token (and, on servers, the
+# cluster's CA keys), to any process that can reach it. Idempotent. Without
+# iptables or nft it fails, and k3s (which requires it) does not start.
+set -eu
+if command -v iptables >/dev/null 2>&1; then
+  iptables -t raw -C PREROUTING -d ` + MetadataAddr + `/32 -j DROP 2>/dev/null ||
+    iptables -t raw -I PREROUTING 1 -d ` + MetadataAddr + `/32 -j DROP
+elif command -v nft >/dev/null 2>&1; then
+  nft list table ip k3s_metadata_guard >/dev/null 2>&1 || nft -f - <<'NFT'
+table ip k3s_metadata_guard {
+  chain prerouting {
+    type filter hook prerouting priority -300; policy accept;
+    ip daddr ` + MetadataAddr + ` drop
+  }
+}
+NFT
+else
+  echo "k3s-metadata-guard: neither iptables nor nft is installed; k3s stays stopped" >&2
+  exit 1
+fi
+`
+
+// guardUnit reinstalls the guard on every boot, before k3s (whose unit
+// requires it).
+const guardUnit = `[Unit]
+Description=Block pod access to the metadata service (user data holds cluster credentials)
+Before=k3s.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh ` + GuardPath + `
+
+[Install]
+WantedBy=multi-user.target
+`
+
 var installTmpl = template.Must(template.New("install").Parse(`#!/bin/sh
 # Installs k3s {{.Version}} as a {{.Role}}: the release binary is verified
 # against the release's sha256 list before it is installed, then a systemd
@@ -267,7 +368,12 @@ cat >/etc/systemd/system/k3s.service <<'UNIT'
 [Unit]
 Description=Lightweight Kubernetes ({{.Role}})
 Wants=network-online.target
+{{- if .Guard}}
+After=network-online.target k3s-metadata-guard.service
+Requires=k3s-metadata-guard.service
+{{- else}}
 After=network-online.target
+{{- end}}
 
 [Service]
 Type={{.UnitType}}
@@ -288,12 +394,20 @@ RestartSec=5s
 WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
+{{- if .Guard}}
+systemctl enable --now k3s-metadata-guard.service
+{{- end}}
 systemctl enable --now k3s.service
 `))
 
 // InstallScript returns the shell script that installs a pinned k3s release
-// with checksum verification on the host.
+// with checksum verification on the host, under a unit that requires the
+// metadata guard.
 func InstallScript(version string, role Role) (string, error) {
+	return installScript(version, role, true)
+}
+
+func installScript(version string, role Role, guard bool) (string, error) {
 	if !ValidVersion(version) {
 		return "", fmt.Errorf("k3s version %q is not of the form vX.Y.Z+k3sN", version)
 	}
@@ -306,6 +420,7 @@ func InstallScript(version string, role Role) (string, error) {
 		Version  string
 		Role     Role
 		UnitType string
-	}{version, role, unitType})
+		Guard    bool
+	}{version, role, unitType, guard})
 	return b.String(), err
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 )
 
@@ -205,18 +206,50 @@ func ParseKeyPair(kp KeyPair) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return cert, key, nil
 }
 
-// NewToken returns a k3s "secure" token: K10<sha256 of the server CA
+// NewToken returns a k3s "secure" server token: K10<sha256 of the server CA
 // bundle>::server:<secret>. Joining nodes use the hash to pin the server CA.
+// It lets its holder join as a server (and read the cluster's bootstrap
+// data, CA keys included), so only servers get it.
 func NewToken(serverCACertPEM string) (string, error) {
+	return newSecureToken(serverCACertPEM, TokenUserServer)
+}
+
+// NewAgentToken returns a k3s secure agent token: K10<hash>::node:<secret>.
+// Servers take it as `agent-token`, agents as `token`; it lets its holder
+// join as an agent only.
+func NewAgentToken(serverCACertPEM string) (string, error) {
+	return newSecureToken(serverCACertPEM, TokenUserNode)
+}
+
+// Token users: k3s names the server token's user "server" and the agent
+// token's "node".
+const (
+	TokenUserServer = "server"
+	TokenUserNode   = "node"
+)
+
+func newSecureToken(serverCACertPEM, user string) (string, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return TokenWithSecret(serverCACertPEM, hex.EncodeToString(b)), nil
+	return SecureToken(serverCACertPEM, user, hex.EncodeToString(b)), nil
 }
 
-// TokenWithSecret builds the secure token for a given secret.
+// TokenWithSecret builds the secure server token for a given secret.
 func TokenWithSecret(serverCACertPEM, secret string) string {
+	return SecureToken(serverCACertPEM, TokenUserServer, secret)
+}
+
+// SecureToken builds K10<sha256 of the server CA>::<user>:<secret>.
+func SecureToken(serverCACertPEM, user, secret string) string {
 	sum := sha256.Sum256([]byte(serverCACertPEM))
-	return "K10" + hex.EncodeToString(sum[:]) + "::server:" + secret
+	return "K10" + hex.EncodeToString(sum[:]) + "::" + user + ":" + secret
+}
+
+// IsServerToken reports whether t is a secure token of the server user: the
+// token that lets a node join as a server. Agents must never hold one.
+func IsServerToken(t string) bool {
+	_, rest, ok := strings.Cut(t, "::")
+	return strings.HasPrefix(t, "K10") && ok && strings.HasPrefix(rest, TokenUserServer+":")
 }

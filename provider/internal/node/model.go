@@ -35,10 +35,12 @@ type common struct {
 	NodeTaints       types.List   `tfsdk:"node_taints"`
 	ServerURL        types.String `tfsdk:"server_url"`
 	FlannelIface     types.String `tfsdk:"flannel_iface"`
+	ExternalCloud    types.Bool   `tfsdk:"external_cloud_provider"`
 	WaitForReady     types.Bool   `tfsdk:"wait_for_ready"`
 	Drain            types.Bool   `tfsdk:"drain"`
 	DrainTimeout     types.String `tfsdk:"drain_timeout"`
 	Timeouts         types.Object `tfsdk:"timeouts"`
+	MetadataGuard    types.Bool   `tfsdk:"metadata_guard"`
 	ConfigHash       types.String `tfsdk:"config_hash"`
 	IPv4Address      types.String `tfsdk:"ipv4_address"`
 	IPv6Address      types.String `tfsdk:"ipv6_address"`
@@ -90,6 +92,9 @@ func (m *nodeModel) settled() *nodeModel {
 		if v.IsUnknown() {
 			*v = types.StringNull()
 		}
+	}
+	if c.MetadataGuard.IsUnknown() {
+		c.MetadataGuard = types.BoolNull()
 	}
 	if c.role == k3s.RoleServer && c.Kubeconfig.IsUnknown() {
 		c.Kubeconfig = types.StringNull()

@@ -15,7 +15,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	"k8s.io/client-go/kubernetes"
@@ -25,6 +27,7 @@ import (
 	"github.com/sre-platform/platform/provider/internal/k3s"
 	"github.com/sre-platform/platform/provider/internal/kube"
 	"github.com/sre-platform/platform/provider/internal/providerdata"
+	"github.com/sre-platform/platform/provider/internal/stateupgrade"
 )
 
 // Labels the provider sets on every server it creates.
@@ -49,6 +52,7 @@ var (
 	_ resource.ResourceWithModifyPlan       = &nodeResource{}
 	_ resource.ResourceWithImportState      = &nodeResource{}
 	_ resource.ResourceWithConfigValidators = &nodeResource{}
+	_ resource.ResourceWithUpgradeState     = &nodeResource{}
 )
 
 func (r *nodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -56,10 +60,28 @@ func (r *nodeResource) Metadata(_ context.Context, req resource.MetadataRequest,
 }
 
 func (r *nodeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = r.schema()
+}
+
+func (r *nodeResource) schema() schema.Schema {
 	if r.role == k3s.RoleServer {
-		resp.Schema = serverSchema()
-	} else {
-		resp.Schema = agentSchema()
+		return serverSchema()
+	}
+	return agentSchema()
+}
+
+// UpgradeState moves version 0 state to version 1: those nodes were created
+// with k3s' own cloud controller (external_cloud_provider false, the
+// default) and without the metadata guard, so their cloud-init renders as
+// it did, their configuration hash stays and nothing is replaced.
+func (r *nodeResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	return map[int64]resource.StateUpgrader{
+		0: stateupgrade.Added(r.schema(), func(map[string]tftypes.Value) (map[string]tftypes.Value, error) {
+			return map[string]tftypes.Value{
+				"external_cloud_provider": tftypes.NewValue(tftypes.Bool, false),
+				"metadata_guard":          tftypes.NewValue(tftypes.Bool, false),
+			}, nil
+		}, "external_cloud_provider", "metadata_guard"),
 	}
 }
 
@@ -91,7 +113,7 @@ func (m *nodeModel) nodeName() string {
 // known reports whether every input of the cloud-init is known at plan time.
 func (m *nodeModel) known(nodeIP types.String) bool {
 	vals := []interface{ IsUnknown() bool }{m.Name, m.NodeName, m.K3sVersion, m.NodeLabels, m.NodeTaints, m.ServerURL,
-		m.FlannelIface, m.Image, m.SSHKeys, nodeIP}
+		m.FlannelIface, m.ExternalCloud, m.Image, m.SSHKeys, nodeIP}
 	if m.role == k3s.RoleServer {
 		vals = append(vals, m.ClusterBundle, m.ClusterInit, m.TLSSANs, m.Disable, m.EtcdSnapshotCron)
 	} else {
@@ -109,14 +131,17 @@ func (m *nodeModel) known(nodeIP types.String) bool {
 // (never the address Hetzner assigned), so the hash is stable across refresh.
 func (m *nodeModel) render(ctx context.Context, nodeIP types.String) (string, error) {
 	c := k3s.NodeConfig{
-		Role:         m.role,
-		K3sVersion:   m.K3sVersion.ValueString(),
-		ServerURL:    m.ServerURL.ValueString(),
-		NodeName:     m.nodeName(),
-		NodeIP:       nodeIP.ValueString(),
-		Labels:       strMap(ctx, m.NodeLabels),
-		Taints:       strList(ctx, m.NodeTaints),
-		FlannelIface: m.FlannelIface.ValueString(),
+		Role:                  m.role,
+		K3sVersion:            m.K3sVersion.ValueString(),
+		ServerURL:             m.ServerURL.ValueString(),
+		NodeName:              m.nodeName(),
+		NodeIP:                nodeIP.ValueString(),
+		Labels:                strMap(ctx, m.NodeLabels),
+		Taints:                strList(ctx, m.NodeTaints),
+		FlannelIface:          m.FlannelIface.ValueString(),
+		ExternalCloudProvider: m.ExternalCloud.ValueBool(),
+		// Unknown (a new node) or null (imported) means the current format.
+		WithoutMetadataGuard: !m.MetadataGuard.IsUnknown() && !m.MetadataGuard.IsNull() && !m.MetadataGuard.ValueBool(),
 	}
 	if m.role == k3s.RoleServer {
 		b, err := k3s.DecodeBundle(m.ClusterBundle.ValueString())
@@ -124,6 +149,7 @@ func (m *nodeModel) render(ctx context.Context, nodeIP types.String) (string, er
 			return "", err
 		}
 		c.Token = b.Token
+		c.AgentToken = b.AgentToken
 		c.PKI = b.PKI()
 		c.ClusterInit = m.ClusterInit.ValueBool()
 		c.TLSSANs = strList(ctx, m.TLSSANs)
@@ -169,6 +195,30 @@ func (r *nodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		} else if !plan.Name.IsUnknown() {
 			plan.NodeName = plan.Name
 		}
+	}
+	if r.role == k3s.RoleAgent && !plan.Token.IsUnknown() && k3s.IsServerToken(plan.Token.ValueString()) {
+		resp.Diagnostics.AddAttributeWarning(path.Root("token"), "The agent is given the server token",
+			"token is a k3s server token (K10…::server:…): an agent holding it can join the cluster as a server and read its CA keys, "+
+				"and its user data (readable on the node) carries it. Pass the cluster's agent_token. Clusters created before agent tokens "+
+				"existed have agent_token equal to the server token until they are rebuilt.")
+	}
+	// A new node (or the create half of a replacement, planned without
+	// prior state) gets the metadata guard; an existing one keeps what its
+	// cloud-init was created with.
+	switch {
+	case state == nil:
+		plan.MetadataGuard = types.BoolValue(true)
+	case state.MetadataGuard.IsNull():
+		plan.MetadataGuard = types.BoolValue(true)
+	default:
+		plan.MetadataGuard = state.MetadataGuard
+	}
+	if state != nil && !plan.MetadataGuard.ValueBool() {
+		resp.Diagnostics.AddWarning("The "+string(r.role)+" has no metadata guard",
+			fmt.Sprintf("%s was created by a provider version that did not block pods from the metadata service, so any pod on it can "+
+				"read its user data (the k3s token%s). Its cloud-init cannot change in place: replace it "+
+				"(terraform apply -replace=<address>) to get the guard.", state.Name.ValueString(),
+				map[k3s.Role]string{k3s.RoleServer: " and the cluster's CA keys", k3s.RoleAgent: ""}[r.role]))
 	}
 	if plan.known(cfg.PrivateIP) {
 		ud, err := plan.render(ctx, cfg.PrivateIP)
@@ -741,7 +791,7 @@ func readInto(ctx context.Context, m *nodeModel, s *hcloud.Server) {
 	for _, def := range []struct {
 		v   *types.Bool
 		val bool
-	}{{&m.WaitForReady, true}, {&m.Drain, true}} {
+	}{{&m.WaitForReady, true}, {&m.Drain, true}, {&m.ExternalCloud, false}, {&m.MetadataGuard, true}} {
 		if def.v.IsNull() {
 			*def.v = types.BoolValue(def.val)
 		}

@@ -97,6 +97,8 @@ func commonAttributes(role k3s.Role) map[string]schema.Attribute {
 			Validators:  []validator.List{listvalidator.ValueStringsAre(taintValidator{})}},
 		"flannel_iface": schema.StringAttribute{Optional: true,
 			Description: "Interface flannel uses (e.g. `enp7s0` for the private network). Part of the cloud-init."},
+		"external_cloud_provider": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+			Description: externalCloudDescription(role)},
 		"wait_for_ready": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 			Description: "Wait for the Kubernetes Node to be Ready on create. Default true."},
 		"drain": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -111,6 +113,12 @@ func commonAttributes(role k3s.Role) map[string]schema.Attribute {
 				"update": schema.StringAttribute{Optional: true, Validators: []validator.String{durationValidator{min: time.Second, max: 24 * time.Hour}}},
 				"delete": schema.StringAttribute{Optional: true, Validators: []validator.String{durationValidator{min: time.Second, max: 24 * time.Hour}}},
 			}},
+		"metadata_guard": schema.BoolAttribute{Computed: true,
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.UseStateForUnknown()},
+			Description: "True when the " + word + "'s cloud-init installs the metadata guard: before k3s starts (and on every boot), " +
+				"packets from pods to the metadata service 169.254.169.254, which serves the user data with the node's token" +
+				map[k3s.Role]string{k3s.RoleServer: " and the CA keys", k3s.RoleAgent: ""}[role] + ", are dropped. False only for " + word +
+				"s created by provider versions without it: their cloud-init is kept as it was (a plan warns); replace them to get it."},
 		"config_hash": schema.StringAttribute{Computed: true,
 			Description: "Hash of everything baked into the cloud-init; when it changes the " + word + " is replaced."},
 		"ipv4_address": schema.StringAttribute{Computed: true, PlanModifiers: keep, Description: "Public IPv4 address."},
@@ -119,10 +127,26 @@ func commonAttributes(role k3s.Role) map[string]schema.Attribute {
 	}
 }
 
+// Schema versions of both node resources: 0 had neither external_cloud_provider
+// nor metadata_guard.
+const schemaVersion = 1
+
+func externalCloudDescription(role k3s.Role) string {
+	d := "Leave node initialisation to an external cloud controller such as the Hetzner cloud-controller-manager: the kubelet runs " +
+		"with `cloud-provider=external` (k3s `kubelet-arg`)"
+	if role == k3s.RoleServer {
+		d += ", and k3s' own cloud controller and ServiceLB are off (`disable-cloud-controller: true`, `servicelb` added to `disable`), " +
+			"so they do not compete with it"
+	}
+	return d + ". Until that controller has initialised a node, the node carries the taint " +
+		"`node.cloudprovider.kubernetes.io/uninitialized=true:NoSchedule` and its `spec.providerID` is empty; the Hetzner one then sets " +
+		"`hcloud://<server id>`. Set it on every server and agent of a cluster alike. Default false. Part of the cloud-init."
+}
+
 func serverSchema() schema.Schema {
 	a := commonAttributes(k3s.RoleServer)
 	a["cluster_bundle"] = schema.StringAttribute{Required: true, Sensitive: true,
-		Description: "`server_bundle` of the platform_k3s_cluster (token, CAs, keys). Part of the cloud-init."}
+		Description: "`server_bundle` of the platform_k3s_cluster (server and agent tokens, CAs, keys). Part of the cloud-init."}
 	a["cluster_init"] = schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 		Description: "True on the first server: it starts the cluster's embedded etcd. Exactly one of `cluster_init` and `server_url`."}
 	a["server_url"] = schema.StringAttribute{Optional: true,
@@ -144,6 +168,7 @@ func serverSchema() schema.Schema {
 	a["admin_client_key"] = schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		Description: "Key of `admin_client_certificate`."}
 	return schema.Schema{
+		Version:     schemaVersion,
 		Description: "A k3s server (control plane + embedded etcd) on a Hetzner Cloud server, configured entirely by cloud-init rendered from the cluster's PKI. Create waits for the create action and for the Node to be Ready; delete cordons, drains, deletes the Node and then the server.",
 		Attributes:  a,
 	}
@@ -152,13 +177,15 @@ func serverSchema() schema.Schema {
 func agentSchema() schema.Schema {
 	a := commonAttributes(k3s.RoleAgent)
 	a["token"] = schema.StringAttribute{Required: true, Sensitive: true,
-		Description: "The cluster's `token`. Part of the cloud-init."}
+		Description: "The cluster's `agent_token`, which joins agents only. Never the cluster's server `token`: an agent holding it could " +
+			"join as a server and read the CA keys (a plan warns). Part of the cloud-init."}
 	a["server_url"] = schema.StringAttribute{Required: true,
 		Description: "API URL the agent joins (`https://host:6443`): a server or the API load balancer.",
 		Validators:  []validator.String{serverURLValidator{}}}
 	a["kubeconfig"] = schema.StringAttribute{Required: true, Sensitive: true,
 		Description: "Admin kubeconfig (e.g. the cluster's or the first server's) used to wait for readiness and to drain."}
 	return schema.Schema{
+		Version:     schemaVersion,
 		Description: "A k3s agent (worker) on a Hetzner Cloud server. Create waits for the action and for the Node to be Ready; delete cordons, drains (honouring PodDisruptionBudgets), deletes the Node and then the server.",
 		Attributes:  a,
 	}
