@@ -327,7 +327,7 @@ func (e *Emulator) Configure(c AdminConfig) error {
 		e.seq++
 		seq := e.seq
 		e.mu.Unlock()
-		e.waitDurable(seq)
+		return e.waitDurable(seq)
 	}
 	return nil
 }
@@ -399,8 +399,7 @@ func (e *Emulator) AddToken(t Token) error {
 	e.seq++
 	seq := e.seq
 	e.mu.Unlock()
-	e.waitDurable(seq)
-	return nil
+	return e.waitDurable(seq)
 }
 
 // RemoveToken forgets a token.
@@ -410,7 +409,9 @@ func (e *Emulator) RemoveToken(token string) {
 	e.seq++
 	seq := e.seq
 	e.mu.Unlock()
-	e.waitDurable(seq)
+	if err := e.waitDurable(seq); err != nil {
+		e.logf("hcloudemu: removing a token: %v", err)
+	}
 }
 
 // ProjectInfo summarizes a project for the admin API.

@@ -12,6 +12,7 @@ package hcloudemu
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -33,6 +34,10 @@ type Token struct {
 type Config struct {
 	// StateDir holds state.json; empty keeps state in memory only.
 	StateDir string
+	// AdminToken, when set, is required (Authorization: Bearer) on admin
+	// requests that do not arrive on a loopback address. Without it the
+	// admin API answers on loopback only.
+	AdminToken string
 	// Speed divides every action duration: 1 is realistic (server create
 	// ≈ 10 s), 1000 makes it ≈ 10 ms. Zero means 1.
 	Speed float64
@@ -64,7 +69,9 @@ type Emulator struct {
 	// persistence
 	pmu     sync.Mutex
 	pcond   *sync.Cond
-	durable uint64
+	durable uint64 // the last change on disk
+	failed  uint64 // the last change whose write failed
+	failErr error
 	dirty   chan struct{}
 	closed  bool
 
@@ -132,7 +139,7 @@ func New(cfg Config) (*Emulator, error) {
 		}
 	}
 	e.api = e.routes()
-	e.admin = e.adminRoutes()
+	e.admin = guardAdmin(cfg.AdminToken, e.adminRoutes())
 	e.mu.Lock()
 	e.advanceLocked(time.Now())
 	e.seq++
@@ -173,7 +180,7 @@ func (e *Emulator) Close() error {
 	e.mu.Lock()
 	seq := e.seq
 	e.mu.Unlock()
-	e.waitDurable(seq)
+	err := e.waitDurable(seq)
 	e.pmu.Lock()
 	e.closed = true
 	e.pcond.Broadcast()
@@ -182,7 +189,7 @@ func (e *Emulator) Close() error {
 	e.cancel()
 	e.wg.Wait()
 	e.hook.wait()
-	return nil
+	return err
 }
 
 func (e *Emulator) logf(format string, args ...any) { e.cfg.Logf(format, args...) }
@@ -196,13 +203,23 @@ func (e *Emulator) signalDirty() {
 	}
 }
 
+// persistLoop writes a snapshot whenever the state changed. A snapshot
+// counts as durable only once written; a failed write is reported to the
+// requests waiting for it and retried with backoff until it succeeds.
 func (e *Emulator) persistLoop() {
 	defer e.wg.Done()
+	const minBackoff, maxBackoff = 50 * time.Millisecond, 2 * time.Second
+	backoff := time.Duration(0)
 	for {
+		var retry <-chan time.Time
+		if backoff > 0 {
+			retry = time.After(backoff)
+		}
 		select {
 		case <-e.stop:
 			return
 		case <-e.dirty:
+		case <-retry:
 		}
 		e.mu.Lock()
 		seq := e.seq
@@ -211,29 +228,39 @@ func (e *Emulator) persistLoop() {
 		if err == nil {
 			err = writeFileAtomic(e.cfg.StateDir, stateFile, data)
 		}
+		e.pmu.Lock()
 		if err != nil {
 			e.logf("hcloudemu: writing state: %v", err)
-		}
-		e.pmu.Lock()
-		if seq > e.durable {
-			e.durable = seq
+			e.failed, e.failErr = seq, err
+			backoff = min(max(2*backoff, minBackoff), maxBackoff)
+		} else {
+			e.durable = max(e.durable, seq)
+			backoff = 0
 		}
 		e.pcond.Broadcast()
 		e.pmu.Unlock()
 	}
 }
 
-// waitDurable blocks until the snapshot containing change seq is on disk.
-func (e *Emulator) waitDurable(seq uint64) {
+// waitDurable blocks until the snapshot containing change seq is on disk,
+// or fails when the write attempt that covered it failed.
+func (e *Emulator) waitDurable(seq uint64) error {
 	if e.cfg.StateDir == "" {
-		return
+		return nil
 	}
 	e.signalDirty()
 	e.pmu.Lock()
+	defer e.pmu.Unlock()
 	for e.durable < seq && !e.closed {
+		if e.failed >= seq {
+			return fmt.Errorf("state not written: %w", e.failErr)
+		}
 		e.pcond.Wait()
 	}
-	e.pmu.Unlock()
+	if e.durable < seq {
+		return errors.New("emulator closed before the state was written")
+	}
+	return nil
 }
 
 // ---- actions over time ----
@@ -389,7 +416,7 @@ func (e *Emulator) serve(pattern string, params map[string]string, fn apiHandler
 		return
 	}
 	// Rate limit (per token).
-	if !e.rt.takeToken(w.Header(), tok, time.Now()) {
+	if !e.rt.takeToken(w.Header(), strings.TrimSpace(tok), time.Now()) {
 		writeError(w, newErr("rate_limit_exceeded", "limit of %d requests per hour reached", e.rt.limit()))
 		return
 	}
@@ -433,7 +460,11 @@ func (e *Emulator) serve(pattern string, params map[string]string, fn apiHandler
 	e.hook.dispatch(events)
 	if seq > 0 {
 		e.kick()
-		e.waitDurable(seq)
+		if err := e.waitDurable(seq); err != nil {
+			e.logf("hcloudemu: %s: %v", pattern, err)
+			writeError(w, newErr("server_error", "the change could not be stored; it may still take effect: retry or check the resource"))
+			return
+		}
 	}
 	if apiErr != nil {
 		writeError(w, apiErr)

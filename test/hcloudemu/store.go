@@ -205,6 +205,14 @@ func loadState(dir string) (*State, error) {
 	if dir == "" {
 		return st, nil
 	}
+	// Temp files of writes a crash interrupted: state.json is either the
+	// old or the new snapshot, so they are garbage.
+	stale, _ := filepath.Glob(filepath.Join(dir, stateFile+".tmp-*"))
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			return nil, fmt.Errorf("removing stale %s: %w", f, err)
+		}
+	}
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if os.IsNotExist(err) {
 		return st, nil

@@ -31,16 +31,20 @@ func main() {
 		pool        = flag.String("ipv4-pool", "127.0.0.0/8", "public IPv4 pool (127.0.0.0/8 hands out 127.0.1.1 upward)")
 		rateLimit   = flag.Int("rate-limit", 3600, "per-token request budget")
 		rateRefill  = flag.Float64("rate-refill", 1, "budget refill per second")
+		adminToken  = flag.String("admin-token", os.Getenv("HCLOUD_EMULATOR_ADMIN_TOKEN"), "token the admin API requires off loopback (default $HCLOUD_EMULATOR_ADMIN_TOKEN; prefer the variable, flags show in ps)")
 		tokens      hcloudemu.TokenFlags
 	)
 	flag.Var(&tokens, "token", "project:token[:ro] (repeatable)")
 	flag.Parse()
 
+	if err := hcloudemu.CheckAdminListen(*adminListen, *adminToken); err != nil {
+		log.Fatal(err)
+	}
 	pfx, err := netip.ParsePrefix(*pool)
 	if err != nil {
 		log.Fatalf("--ipv4-pool: %v", err)
 	}
-	emu, err := hcloudemu.New(hcloudemu.Config{StateDir: *stateDir, Speed: *speed, IPv4Pool: pfx,
+	emu, err := hcloudemu.New(hcloudemu.Config{StateDir: *stateDir, AdminToken: *adminToken, Speed: *speed, IPv4Pool: pfx,
 		Tokens: tokens, RateLimit: *rateLimit, RateRefill: *rateRefill})
 	if err != nil {
 		log.Fatal(err)
