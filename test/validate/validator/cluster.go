@@ -16,6 +16,7 @@ func checkCluster(objs []Object) []Finding {
 	out = append(out, checkHPAReplicas(objs)...)
 	out = append(out, checkPullSecrets(objs)...)
 	out = append(out, checkMonitors(objs)...)
+	out = append(out, checkOTLP(objs)...)
 	return out
 }
 
@@ -313,4 +314,149 @@ func checkMonitors(objs []Object) []Finding {
 		}
 	}
 	return out
+}
+
+// collector is an OpenTelemetry Collector installed by a HelmRelease of the
+// opentelemetry-collector chart: its Service and the OTLP ports it receives on.
+type collector struct {
+	release   Object
+	service   string // <name>.<namespace>
+	receivers map[string]int64
+}
+
+// otlpProtocols maps OTEL_EXPORTER_OTLP_PROTOCOL values to the collector's
+// OTLP receiver protocols.
+var otlpProtocols = map[string]string{"grpc": "grpc", "http/protobuf": "http", "http/json": "http"}
+
+func collectors(objs []Object) []collector {
+	var out []collector
+	for _, o := range objs {
+		if o.Kind() != "HelmRelease" || str(o.Map, "spec", "chart", "spec", "chart") != "opentelemetry-collector" {
+			continue
+		}
+		name := str(o.Map, "spec", "values", "fullnameOverride")
+		if name == "" {
+			name = str(o.Map, "spec", "releaseName")
+		}
+		ns := str(o.Map, "spec", "targetNamespace")
+		if ns == "" {
+			ns = o.Namespace()
+		}
+		// The chart's defaults, unless the values set the receiver.
+		c := collector{release: o, service: name + "." + ns, receivers: map[string]int64{"grpc": 4317, "http": 4318}}
+		if protos, ok := get(o.Map, "spec", "values", "config", "receivers", "otlp", "protocols").(map[string]any); ok {
+			for p := range c.receivers {
+				pm, on := protos[p].(map[string]any)
+				if !on {
+					delete(c.receivers, p)
+					continue
+				}
+				ep, _ := pm["endpoint"].(string)
+				if i := strings.LastIndex(ep, ":"); i >= 0 {
+					var port int64
+					if _, err := fmt.Sscan(ep[i+1:], &port); err == nil {
+						c.receivers[p] = port
+					}
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// checkOTLP: a workload that sends OTLP to an in-cluster collector must use
+// the port on which that collector receives its protocol
+// (OTEL_EXPORTER_OTLP_PROTOCOL, default http/protobuf), and the collector must
+// be installed in the same cluster.
+func checkOTLP(objs []Object) []Finding {
+	cols := collectors(objs)
+	var out []Finding
+	for _, o := range objs {
+		ps, ok := podSpecOf(o)
+		if !ok {
+			continue
+		}
+		cs, _ := ps.spec["containers"].([]any)
+		for ci, c := range cs {
+			env := map[string]string{}
+			idx := map[string]int{}
+			l, _ := c.(map[string]any)["env"].([]any)
+			for i, e := range l {
+				em, _ := e.(map[string]any)
+				if n, ok := em["name"].(string); ok {
+					env[n], _ = em["value"].(string)
+					idx[n] = i
+				}
+			}
+			for _, pair := range [][2]string{{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"}, {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL"}} {
+				raw := env[pair[0]]
+				if raw == "" || strings.Contains(raw, "${") {
+					continue
+				}
+				field := fmt.Sprintf("%s.containers[%d].env[%d].value", ps.prefix, ci, idx[pair[0]])
+				host, port := splitEndpoint(raw)
+				proto := firstNonEmpty(env[pair[1]], env["OTEL_EXPORTER_OTLP_PROTOCOL"], "http/protobuf")
+				var match *collector
+				for i := range cols {
+					if host == cols[i].service || strings.HasPrefix(host, cols[i].service+".") {
+						match = &cols[i]
+					}
+				}
+				if match == nil {
+					if strings.Contains(host, "collector") {
+						out = append(out, Finding{File: o.File, Object: o.ID(), Field: field,
+							Msg: fmt.Sprintf("%s=%s: no OpenTelemetry Collector HelmRelease in this cluster serves %s", pair[0], raw, host)})
+					}
+					continue
+				}
+				want, ok := match.receivers[otlpProtocols[proto]]
+				switch {
+				case otlpProtocols[proto] == "":
+					out = append(out, Finding{File: o.File, Object: o.ID(), Field: field, Msg: fmt.Sprintf("protocol %q is not an OTLP protocol (grpc, http/protobuf)", proto)})
+				case !ok:
+					out = append(out, Finding{File: o.File, Object: o.ID(), Field: field,
+						Msg: fmt.Sprintf("sends OTLP %s to %s, which has no %s receiver (%s)", proto, match.release.ID(), otlpProtocols[proto], match.release.File)})
+				case port != want:
+					out = append(out, Finding{File: o.File, Object: o.ID(), Field: field,
+						Msg: fmt.Sprintf("sends OTLP %s to port %d, but %s receives %s on port %d (%s)", proto, port, match.release.ID(), proto, want, match.release.File)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// splitEndpoint returns the host and port of an OTLP endpoint URL (port 4318
+// for http and 4317 for grpc defaults are not assumed: an endpoint without a
+// port gets 80 or 443 from its scheme, as the exporters do).
+func splitEndpoint(raw string) (string, int64) {
+	s := raw
+	port := int64(80)
+	if strings.HasPrefix(s, "https://") {
+		port = 443
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndex(s, ":"); i >= 0 {
+		var p int64
+		if _, err := fmt.Sscan(s[i+1:], &p); err == nil {
+			port = p
+		}
+		s = s[:i]
+	}
+	return s, port
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -128,3 +128,92 @@ func TestGHCRPullCredentialsAreWired(t *testing.T) {
 		t.Fatal("no cluster with image automation found")
 	}
 }
+
+// envOf returns the value of an environment variable of the first container.
+func envOf(o Object, name string) (string, bool) {
+	ps, ok := podSpecOf(o)
+	if !ok {
+		return "", false
+	}
+	cs, _ := ps.spec["containers"].([]any)
+	if len(cs) == 0 {
+		return "", false
+	}
+	l, _ := cs[0].(map[string]any)["env"].([]any)
+	for _, e := range l {
+		em, _ := e.(map[string]any)
+		if em["name"] == name {
+			v, _ := em["value"].(string)
+			return v, true
+		}
+	}
+	return "", false
+}
+
+var reTracingSwitch = regexp.MustCompile(`(?m)^(\s*)#\s*(- \.\./\.\./infrastructure/observability/tracing)\s*$`)
+
+// The documented tracing switch is one line per cluster, and it works: with
+// it, the cluster installs the collector and every backend exports to it with
+// a protocol and port the collector receives (the OTLP rule checks that);
+// without it, tracing is off.
+func TestTracingSwitch(t *testing.T) {
+	off := realTree(t)
+	for _, c := range off.Clusters {
+		for _, o := range c.Rendered {
+			if o.Kind() == "Deployment" && o.Name() == "backend" {
+				if v, ok := envOf(o, "OTEL_EXPORTER_OTLP_ENDPOINT"); !ok || v != "" {
+					t.Errorf("cluster %s, switch off: %s has OTEL_EXPORTER_OTLP_ENDPOINT %q (set %v), want it empty", c.Name, o.ID(), v, ok)
+				}
+			}
+		}
+	}
+
+	root := t.TempDir()
+	for _, d := range []string{"flux", "docs"} {
+		copyTree(t, filepath.Join(repoRoot(t), d), filepath.Join(root, d))
+	}
+	entries, _ := filepath.Glob(filepath.Join(root, "flux", "clusters", "*", "kustomization.yaml"))
+	for _, f := range entries {
+		b, _ := os.ReadFile(f)
+		on := reTracingSwitch.ReplaceAll(b, []byte("$1$2"))
+		if string(on) == string(b) {
+			rel, _ := filepath.Rel(root, f)
+			t.Errorf("%s: no commented tracing switch line (# - ../../infrastructure/observability/tracing)", rel)
+			continue
+		}
+		if err := os.WriteFile(f, on, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Run(Options{Root: root, CacheDir: filepath.Join(repoRoot(t), ".cache", "validate")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		t.Errorf("switch on: %s", f)
+	}
+	for _, c := range rep.Clusters {
+		var endpoint string
+		collector, backends := false, 0
+		for _, o := range c.Rendered {
+			switch {
+			case o.Kind() == "ConfigMap" && o.Namespace() == "flux-system" && o.Name() == "tracing":
+				endpoint = str(o.Map, "data", "OTEL_EXPORTER_OTLP_ENDPOINT")
+			case o.Kind() == "HelmRelease" && str(o.Map, "spec", "chart", "spec", "chart") == "opentelemetry-collector":
+				collector = true
+			}
+		}
+		for _, o := range c.Rendered {
+			if o.Kind() != "Deployment" || o.Name() != "backend" {
+				continue
+			}
+			backends++
+			if v, _ := envOf(o, "OTEL_EXPORTER_OTLP_ENDPOINT"); v == "" || v != endpoint {
+				t.Errorf("cluster %s, switch on: %s exports to %q, want the switch's endpoint %q", c.Name, o.ID(), v, endpoint)
+			}
+		}
+		if !collector || endpoint == "" || backends == 0 {
+			t.Errorf("cluster %s, switch on: collector %v, endpoint %q, %d backends", c.Name, collector, endpoint, backends)
+		}
+	}
+}

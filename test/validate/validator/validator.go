@@ -206,9 +206,17 @@ func (r *runner) cluster(name string) ClusterReport {
 			r.add(Finding{File: k.obj.File, Object: k.obj.ID(), Field: "spec.path", Msg: res.err.Error()})
 			continue
 		}
-		r.checkPath(k.path, res.objs)
+		objs, key := res.objs, k.path
+		if pb, ok := get(k.obj.Map, "spec", "postBuild").(map[string]any); ok {
+			vars, fs := postBuildVars(k.obj, pb, objects)
+			r.add(fs...)
+			objs, fs = substitute(k.obj, objs, vars)
+			r.add(fs...)
+			key += "#postBuild:" + varsKey(vars)
+		}
+		r.checkPath(key, objs)
 		encrypted := ""
-		for _, o := range res.objs {
+		for _, o := range objs {
 			objects = append(objects, o)
 			key := o.APIVersion() + " " + o.ID()
 			if prev, dup := ids[key]; dup && prev != k.path {

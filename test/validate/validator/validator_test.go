@@ -100,6 +100,7 @@ var brokenCases = []struct{ name, want string }{
 	{"dangling-pull-secret", `flux/apps/serviceaccount.yaml: ServiceAccount test/default: imagePullSecrets[0].name: Secret test/registry-auth does not exist in this cluster`},
 	{"scan-without-credentials", `flux/infra/images.yaml: ImageRepository flux-system/app: spec.secretRef: missing: Deployment test/app pulls ghcr.io/example/app with credentials, so the scan needs them too`},
 	{"monitor-port-missing", `flux/apps/servicemonitor.yaml: ServiceMonitor test/app: spec.endpoints[0].port: Service test/app has no port named "metrics"`},
+	{"otlp-port-mismatch", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].env[0].value: sends OTLP http/protobuf to port 4317, but HelmRelease test/opentelemetry-collector receives http/protobuf on port 4318 (flux/apps/collector.yaml)`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
 }
 
@@ -127,5 +128,25 @@ func TestBrokenCorpus(t *testing.T) {
 				t.Errorf("no finding starts with\n  %s\ngot:\n  %s", c.want, strings.Join(got, "\n  "))
 			}
 		})
+	}
+}
+
+func TestEnvsubst(t *testing.T) {
+	vars := map[string]string{"A": "a", "EMPTY": ""}
+	for in, want := range map[string]string{
+		"${A}":            "a",
+		"$A/x":            "a/x",
+		"${MISSING}":      "",
+		"${MISSING:=d}":   "d",
+		"${EMPTY:=d}":     "d",
+		"${EMPTY=d}":      "",
+		"${MISSING-d}":    "d",
+		"${A:-d}":         "a",
+		"$${A}":           "${A}",
+		"k8s=$(POD_NAME)": "k8s=$(POD_NAME)",
+	} {
+		if got := envsubst(in, vars); got != want {
+			t.Errorf("envsubst(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
