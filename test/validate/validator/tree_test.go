@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 var (
@@ -216,4 +218,90 @@ func TestTracingSwitch(t *testing.T) {
 			t.Errorf("cluster %s, switch on: collector %v, endpoint %q, %d backends", c.Name, collector, endpoint, backends)
 		}
 	}
+}
+
+// Prometheus scrapes each backend pod on its own port (the monitor rule checks
+// that the ServiceMonitor resolves to a container port); here: the pods it
+// reaches are the backend's, the backend admits the observability namespace on
+// that port, and nothing in the tree routes /metrics or /chaos/ through the
+// frontend's nginx.
+func TestBackendScrapedDirectly(t *testing.T) {
+	rep := realTree(t)
+	for _, c := range rep.Clusters {
+		var backends []Object
+		for _, o := range c.Rendered {
+			if o.Kind() == "Deployment" && o.Name() == "backend" {
+				backends = append(backends, o)
+			}
+		}
+		for _, b := range backends {
+			ns := b.Namespace()
+			podLabels, _ := get(b.Map, "spec", "template", "metadata", "labels").(map[string]any)
+			scraped := false
+			for _, m := range c.Rendered {
+				if m.Kind() != "ServiceMonitor" || m.Namespace() != ns {
+					continue
+				}
+				sel, _ := get(m.Map, "spec", "selector", "matchLabels").(map[string]any)
+				for _, s := range c.Rendered {
+					labels, _ := get(s.Map, "metadata", "labels").(map[string]any)
+					if s.Kind() != "Service" || s.Namespace() != ns || !labelsMatch(sel, labels) {
+						continue
+					}
+					podSel, _ := get(s.Map, "spec", "selector").(map[string]any)
+					if !labelsMatch(podSel, podLabels) {
+						t.Errorf("cluster %s: %s selects %s, whose pods are not the backend's", c.Name, m.ID(), s.ID())
+						continue
+					}
+					eps, _ := get(m.Map, "spec", "endpoints").([]any)
+					for _, e := range eps {
+						if str(e.(map[string]any), "path") == "/metrics" {
+							scraped = true
+						}
+					}
+				}
+			}
+			if !scraped {
+				t.Errorf("cluster %s: no ServiceMonitor scrapes /metrics of %s", c.Name, b.ID())
+			}
+			admitted := false
+			for _, np := range c.Rendered {
+				if np.Kind() != "NetworkPolicy" || np.Namespace() != ns || !labelsMatch(get(np.Map, "spec", "podSelector", "matchLabels").(map[string]any), podLabels) {
+					continue
+				}
+				rules, _ := get(np.Map, "spec", "ingress").([]any)
+				for _, r := range rules {
+					rm, _ := r.(map[string]any)
+					from, _ := rm["from"].([]any)
+					for _, f := range from {
+						if str(f.(map[string]any), "namespaceSelector", "matchLabels", "kubernetes.io/metadata.name") == "observability" {
+							admitted = true
+						}
+					}
+				}
+			}
+			if !admitted {
+				t.Errorf("cluster %s: no NetworkPolicy admits the observability namespace to %s", c.Name, b.ID())
+			}
+		}
+	}
+	// Nothing applied routes the backend's private paths through a public entry.
+	for _, c := range rep.Clusters {
+		for _, o := range c.Rendered {
+			b, _ := yamlText(o)
+			for _, p := range []string{"/chaos", "/readyz/enable", "/readyz/disable"} {
+				if strings.Contains(b, p) {
+					t.Errorf("cluster %s: %s (%s) mentions %s", c.Name, o.ID(), o.File, p)
+				}
+			}
+			if o.Kind() == "Ingress" && strings.Contains(b, "/metrics") {
+				t.Errorf("cluster %s: %s exposes /metrics", c.Name, o.ID())
+			}
+		}
+	}
+}
+
+func yamlText(o Object) (string, error) {
+	b, err := yaml.Marshal(o.Map)
+	return string(b), err
 }
