@@ -305,3 +305,141 @@ func yamlText(o Object) (string, error) {
 	b, err := yaml.Marshal(o.Map)
 	return string(b), err
 }
+
+// The identities a keyless signature of this repository's workflows carries.
+const (
+	ghIssuer        = "https://token.actions.githubusercontent.com"
+	promoteIdentity = "https://github.com/sre-platform/platform/.github/workflows/promote-production.yml@refs/heads/main"
+)
+
+func matches(t *testing.T, pattern, s string) bool {
+	t.Helper()
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Errorf("regexp %q: %v", pattern, err)
+		return false
+	}
+	return re.MatchString(s)
+}
+
+// Production runs only what the protected promotion signed: the Kustomization
+// that applies production workloads depends on a gate whose OCIRepositories
+// verify, for the very tags the workloads run, a keyless signature of
+// promote-production.yml on main (and of nothing else); the ImagePolicy that
+// moves those tags sorts on the promotion's run number and accepts no tag the
+// ordinary image builds make.
+func TestProductionRunsOnlyVerifiedReleases(t *testing.T) {
+	rep := realTree(t)
+	root := repoRoot(t)
+	notPromote := []string{
+		"https://github.com/sre-platform/platform/.github/workflows/images.yml@refs/heads/main",
+		"https://github.com/sre-platform/platform/.github/workflows/promote-production.yml@refs/heads/feature",
+		"https://github.com/fork/platform/.github/workflows/promote-production.yml@refs/heads/main",
+		promoteIdentity + "x",
+	}
+	checked := 0
+	for _, c := range rep.Clusters {
+		ks := map[string]Object{}
+		for _, o := range c.Rendered {
+			if o.Kind() == "Kustomization" && groupOf(o.APIVersion()) == "kustomize.toolkit.fluxcd.io" {
+				ks[o.Name()] = o
+			}
+		}
+		for _, k := range ks {
+			objs, err := build(root, normPath(str(k.Map, "spec", "path")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			images := map[string]string{} // repository -> tag of the production workloads
+			for _, o := range objs {
+				if _, ok := podSpecOf(o); ok && o.Namespace() == "production" {
+					ps, _ := podSpecOf(o)
+					cs, _ := ps.spec["containers"].([]any)
+					for _, x := range cs {
+						image, _ := x.(map[string]any)["image"].(string)
+						images[imageRepo(image)] = strings.TrimPrefix(image, imageRepo(image)+":")
+					}
+				}
+			}
+			if len(images) == 0 {
+				continue
+			}
+			checked++
+			gates := map[string]Object{} // oci://repo -> verifying OCIRepository
+			deps, _ := get(k.Map, "spec", "dependsOn").([]any)
+			for _, d := range deps {
+				gate, ok := ks[str(d.(map[string]any), "name")]
+				if !ok || get(gate.Map, "spec", "wait") != true {
+					continue
+				}
+				gobjs, err := build(root, normPath(str(gate.Map, "spec", "path")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range gobjs {
+					if o.Kind() == "OCIRepository" && str(o.Map, "spec", "verify", "provider") == "cosign" && get(o.Map, "spec", "verify", "secretRef") == nil {
+						gates[str(o.Map, "spec", "url")] = o
+					}
+				}
+			}
+			for repo, tag := range images {
+				g, ok := gates["oci://"+repo]
+				if !ok {
+					t.Errorf("cluster %s: %s runs %s in production, but none of its dependsOn (wait: true) verifies oci://%s with a keyless cosign signature", c.Name, k.ID(), repo, repo)
+					continue
+				}
+				if got := str(g.Map, "spec", "ref", "tag"); got != tag {
+					t.Errorf("cluster %s: %s verifies tag %q, production runs %q", c.Name, g.ID(), got, tag)
+				}
+				ids, _ := get(g.Map, "spec", "verify", "matchOIDCIdentity").([]any)
+				accepts := func(subject string) bool {
+					for _, id := range ids {
+						im := id.(map[string]any)
+						if matches(t, str(im, "issuer"), ghIssuer) && matches(t, str(im, "subject"), subject) {
+							return true
+						}
+					}
+					return false
+				}
+				if !accepts(promoteIdentity) {
+					t.Errorf("cluster %s: %s does not accept signatures of %s", c.Name, g.ID(), promoteIdentity)
+				}
+				for _, s := range notPromote {
+					if accepts(s) {
+						t.Errorf("cluster %s: %s accepts a signature of %s", c.Name, g.ID(), s)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no cluster applies production workloads")
+	}
+
+	// The production ImagePolicies: scan the release repositories and rank by the
+	// promotion's run number; the tags of ordinary builds never qualify.
+	for _, c := range rep.Clusters {
+		for _, o := range c.Rendered {
+			if o.Kind() != "ImagePolicy" || !strings.HasSuffix(o.Name(), "-production") {
+				continue
+			}
+			pattern := str(o.Map, "spec", "filterTags", "pattern")
+			if str(o.Map, "spec", "filterTags", "extract") != "$run" || get(o.Map, "spec", "policy", "numerical") == nil {
+				t.Errorf("cluster %s: %s does not rank by the promotion run number ($run, numerical)", c.Name, o.ID())
+			}
+			for tag, want := range map[string]bool{
+				"production-42-0152e44":            true,
+				"main-0152e44-1764108000":          false,
+				"develop-0152e44-1764108000":       false,
+				"production-0152e44-9999999999":    false, // the former timestamp scheme
+				"production-0-0152e44":             false,
+				"production-1000000000-0152e44":    false,
+				"production-42-0152e44-9999999999": false,
+			} {
+				if got := matches(t, pattern, tag); got != want {
+					t.Errorf("cluster %s: %s pattern %q matches %q = %v, want %v", c.Name, o.ID(), pattern, tag, got, want)
+				}
+			}
+		}
+	}
+}
