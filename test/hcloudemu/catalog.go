@@ -20,8 +20,26 @@ var catalogLocations = []schema.Location{
 	{ID: 6, Name: "sin", Description: "Singapore", Country: "SG", City: "Singapore", Latitude: 1.283333, Longitude: 103.833333, NetworkZone: "ap-southeast"},
 }
 
-var catalogDatacenterNames = map[string]string{
-	"fsn1": "fsn1-dc14", "nbg1": "nbg1-dc3", "hel1": "hel1-dc2", "ash": "ash-dc1", "hil": "hil-dc1", "sin": "sin-dc1",
+// datacenterSpec is a datacenter with Hetzner's ID; each location has one.
+type datacenterSpec struct {
+	id             int64
+	name, location string
+	desc           string
+}
+
+var catalogDatacenters = []datacenterSpec{
+	{2, "nbg1-dc3", "nbg1", "Nuremberg 1 virtual DC 3"},
+	{3, "hel1-dc2", "hel1", "Helsinki 1 virtual DC 2"},
+	{4, "fsn1-dc14", "fsn1", "Falkenstein 1 virtual DC 14"},
+	{5, "ash-dc1", "ash", "Ashburn virtual DC 1"},
+	{6, "hil-dc1", "hil", "Hillsboro virtual DC 1"},
+	{7, "sin-dc1", "sin", "Singapore virtual DC 1"},
+}
+
+// datacenterOf is the datacenter of a location.
+func datacenterOf(location string) datacenterSpec {
+	dc, _ := findSpec(catalogDatacenters, func(d datacenterSpec) bool { return d.location == location })
+	return dc
 }
 
 var networkZones = map[string]bool{"eu-central": true, "us-east": true, "us-west": true, "ap-southeast": true}
@@ -34,27 +52,59 @@ type serverTypeSpec struct {
 	disk                      int
 	monthly                   float64
 	locations                 []string
+	// deprecated: announced and unavailable after; a type past its date
+	// is listed but cannot be ordered.
+	deprecated *schema.DeprecationInfo
 }
 
 var euLocs = []string{"fsn1", "nbg1", "hel1"}
 var allLocs = []string{"fsn1", "nbg1", "hel1", "ash", "hil", "sin"}
 
+// The first generation of CX types: deprecated on 2024-06-06, unavailable
+// in every location since 2024-09-06.
+var cxGen1 = &schema.DeprecationInfo{Announced: time.Date(2024, 6, 6, 9, 0, 0, 0, time.UTC),
+	UnavailableAfter: time.Date(2024, 9, 6, 0, 0, 0, 0, time.UTC)}
+
 var serverTypeSpecs = []serverTypeSpec{
-	{22, "cpx11", "CPX 11", "shared", "x86", "regular_purpose", 2, 2, 40, 4.99, allLocs},
-	{23, "cpx21", "CPX 21", "shared", "x86", "regular_purpose", 3, 4, 80, 8.99, allLocs},
-	{24, "cpx31", "CPX 31", "shared", "x86", "regular_purpose", 4, 8, 160, 16.49, allLocs},
-	{25, "cpx41", "CPX 41", "shared", "x86", "regular_purpose", 8, 16, 240, 30.49, allLocs},
-	{26, "cpx51", "CPX 51", "shared", "x86", "regular_purpose", 16, 32, 360, 65.99, allLocs},
-	{45, "cax11", "CAX11", "shared", "arm", "cost_optimized", 2, 4, 40, 3.79, euLocs},
-	{93, "cax21", "CAX21", "shared", "arm", "cost_optimized", 4, 8, 80, 6.49, euLocs},
-	{94, "cax31", "CAX31", "shared", "arm", "cost_optimized", 8, 16, 160, 12.49, euLocs},
-	{95, "cax41", "CAX41", "shared", "arm", "cost_optimized", 16, 32, 320, 24.49, euLocs},
-	{104, "cx22", "CX22", "shared", "x86", "cost_optimized", 2, 4, 40, 3.79, euLocs},
-	{105, "cx32", "CX32", "shared", "x86", "cost_optimized", 4, 8, 80, 6.80, euLocs},
-	{106, "cx42", "CX42", "shared", "x86", "cost_optimized", 8, 16, 160, 16.40, euLocs},
-	{107, "cx52", "CX52", "shared", "x86", "cost_optimized", 16, 32, 320, 32.40, euLocs},
-	{96, "ccx13", "CCX13 Dedicated CPU", "dedicated", "x86", "general_purpose", 2, 8, 80, 12.49, allLocs},
-	{97, "ccx23", "CCX23 Dedicated CPU", "dedicated", "x86", "general_purpose", 4, 16, 160, 24.49, allLocs},
+	{1, "cx11", "CX11", "shared", "x86", "cost_optimized", 1, 2, 20, 3.29, euLocs, cxGen1},
+	{3, "cx21", "CX21", "shared", "x86", "cost_optimized", 2, 4, 40, 5.83, euLocs, cxGen1},
+	{5, "cx31", "CX31", "shared", "x86", "cost_optimized", 2, 8, 80, 10.59, euLocs, cxGen1},
+	{7, "cx41", "CX41", "shared", "x86", "cost_optimized", 4, 16, 160, 19.52, euLocs, cxGen1},
+	{9, "cx51", "CX51", "shared", "x86", "cost_optimized", 8, 32, 240, 38.56, euLocs, cxGen1},
+	{22, "cpx11", "CPX 11", "shared", "x86", "regular_purpose", 2, 2, 40, 4.99, allLocs, nil},
+	{23, "cpx21", "CPX 21", "shared", "x86", "regular_purpose", 3, 4, 80, 8.99, allLocs, nil},
+	{24, "cpx31", "CPX 31", "shared", "x86", "regular_purpose", 4, 8, 160, 16.49, allLocs, nil},
+	{25, "cpx41", "CPX 41", "shared", "x86", "regular_purpose", 8, 16, 240, 30.49, allLocs, nil},
+	{26, "cpx51", "CPX 51", "shared", "x86", "regular_purpose", 16, 32, 360, 65.99, allLocs, nil},
+	{45, "cax11", "CAX11", "shared", "arm", "cost_optimized", 2, 4, 40, 3.79, euLocs, nil},
+	{93, "cax21", "CAX21", "shared", "arm", "cost_optimized", 4, 8, 80, 6.49, euLocs, nil},
+	{94, "cax31", "CAX31", "shared", "arm", "cost_optimized", 8, 16, 160, 12.49, euLocs, nil},
+	{95, "cax41", "CAX41", "shared", "arm", "cost_optimized", 16, 32, 320, 24.49, euLocs, nil},
+	{96, "ccx13", "CCX13 Dedicated CPU", "dedicated", "x86", "general_purpose", 2, 8, 80, 12.49, allLocs, nil},
+	{97, "ccx23", "CCX23 Dedicated CPU", "dedicated", "x86", "general_purpose", 4, 16, 160, 24.49, allLocs, nil},
+	{98, "ccx33", "CCX33 Dedicated CPU", "dedicated", "x86", "general_purpose", 8, 32, 240, 48.49, allLocs, nil},
+	{99, "ccx43", "CCX43 Dedicated CPU", "dedicated", "x86", "general_purpose", 16, 64, 360, 96.49, allLocs, nil},
+	{100, "ccx53", "CCX53 Dedicated CPU", "dedicated", "x86", "general_purpose", 32, 128, 600, 192.49, allLocs, nil},
+	{101, "ccx63", "CCX63 Dedicated CPU", "dedicated", "x86", "general_purpose", 48, 192, 960, 288.49, allLocs, nil},
+	{104, "cx22", "CX22", "shared", "x86", "cost_optimized", 2, 4, 40, 3.79, euLocs, nil},
+	{105, "cx32", "CX32", "shared", "x86", "cost_optimized", 4, 8, 80, 6.80, euLocs, nil},
+	{106, "cx42", "CX42", "shared", "x86", "cost_optimized", 8, 16, 160, 16.40, euLocs, nil},
+	{107, "cx52", "CX52", "shared", "x86", "cost_optimized", 16, 32, 320, 32.40, euLocs, nil},
+	{108, "cpx12", "CPX12", "shared", "x86", "regular_purpose", 1, 2, 40, 4.99, euLocs, nil},
+	{109, "cpx22", "CPX22", "shared", "x86", "regular_purpose", 2, 4, 80, 7.99, euLocs, nil},
+	{110, "cpx32", "CPX32", "shared", "x86", "regular_purpose", 4, 8, 160, 13.99, euLocs, nil},
+	{111, "cpx42", "CPX42", "shared", "x86", "regular_purpose", 8, 16, 320, 25.49, euLocs, nil},
+	{112, "cpx52", "CPX52", "shared", "x86", "regular_purpose", 12, 24, 480, 36.49, euLocs, nil},
+	{113, "cpx62", "CPX62", "shared", "x86", "regular_purpose", 16, 32, 640, 49.49, euLocs, nil},
+	{114, "cx23", "CX23", "shared", "x86", "cost_optimized", 2, 4, 40, 3.49, euLocs, nil},
+	{115, "cx33", "CX33", "shared", "x86", "cost_optimized", 4, 8, 80, 5.49, euLocs, nil},
+	{116, "cx43", "CX43", "shared", "x86", "cost_optimized", 8, 16, 160, 9.49, euLocs, nil},
+	{117, "cx53", "CX53", "shared", "x86", "cost_optimized", 16, 32, 320, 17.49, euLocs, nil},
+}
+
+// orderable reports whether the type can be ordered in a location now.
+func (s serverTypeSpec) orderable(now time.Time) bool {
+	return s.deprecated == nil || now.Before(s.deprecated.UnavailableAfter)
 }
 
 type imageSpec struct {
@@ -116,16 +166,23 @@ func locationByIDOrName(v schema.IDOrName) (schema.Location, bool) {
 
 func renderServerType(s serverTypeSpec) schema.ServerType {
 	st := schema.ServerType{ID: s.id, Name: s.name, Description: s.desc, Category: s.ct, Cores: s.cores,
-		Memory: s.memory, Disk: s.disk, StorageType: "local", CPUType: s.cpu, Architecture: s.arch}
+		Memory: s.memory, Disk: s.disk, StorageType: "local", CPUType: s.cpu, Architecture: s.arch,
+		Deprecated: s.deprecated != nil, DeprecatableResource: schema.DeprecatableResource{Deprecation: s.deprecated}}
+	available := s.orderable(time.Now())
 	for _, ln := range s.locations {
 		l, _ := locationByName(ln)
-		hourly, monthly := price(s.monthly)
-		tb, _ := price(1)
-		st.Prices = append(st.Prices, schema.PricingServerTypePrice{Location: ln, PriceHourly: hourly,
-			PriceMonthly: monthly, IncludedTraffic: 21990232555520, PricePerTBTraffic: tb})
-		st.Locations = append(st.Locations, schema.ServerTypeLocation{ID: l.ID, Name: ln, Available: true, Recommended: true})
+		st.Prices = append(st.Prices, priceEntry[schema.PricingServerTypePrice](ln, s.monthly))
+		st.Locations = append(st.Locations, schema.ServerTypeLocation{ID: l.ID, Name: ln, Available: available,
+			Recommended: available && s.deprecated == nil, DeprecatableResource: st.DeprecatableResource})
 	}
 	return st
+}
+
+// priceEntry is one location's price of a server or load balancer type.
+func priceEntry[P schema.PricingServerTypePrice | schema.PricingLoadBalancerTypePrice](location string, monthly float64) P {
+	hourly, month := price(monthly)
+	tb, _ := price(1)
+	return P{Location: location, PriceHourly: hourly, PriceMonthly: month, IncludedTraffic: 21990232555520, PricePerTBTraffic: tb}
 }
 
 func serverTypeByID(id int64) (serverTypeSpec, bool) {
@@ -173,10 +230,7 @@ func renderLBType(s lbTypeSpec) schema.LoadBalancerType {
 	t := schema.LoadBalancerType{ID: s.id, Name: s.name, Description: s.desc, MaxConnections: s.conns,
 		MaxServices: s.services, MaxTargets: s.targets, MaxAssignedCertificates: s.certs}
 	for _, l := range catalogLocations {
-		hourly, monthly := price(s.monthly)
-		tb, _ := price(1)
-		t.Prices = append(t.Prices, schema.PricingLoadBalancerTypePrice{Location: l.Name, PriceHourly: hourly,
-			PriceMonthly: monthly, IncludedTraffic: 21990232555520, PricePerTBTraffic: tb})
+		t.Prices = append(t.Prices, priceEntry[schema.PricingLoadBalancerTypePrice](l.Name, s.monthly))
 	}
 	return t
 }
@@ -189,15 +243,18 @@ func lbTypeByIDOrName(v schema.IDOrName) (lbTypeSpec, bool) {
 	return findSpec(lbTypeSpecs, func(s lbTypeSpec) bool { return (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) })
 }
 
-func renderDatacenter(i int, l schema.Location) schema.Datacenter {
-	dc := schema.Datacenter{ID: int64(i + 1), Name: catalogDatacenterNames[l.Name],
-		Description: l.City + " DC", Location: l}
-	sup := &schema.DatacenterServerTypes{}
+func renderDatacenter(d datacenterSpec) schema.Datacenter {
+	l, _ := locationByName(d.location)
+	dc := schema.Datacenter{ID: d.id, Name: d.name, Description: d.desc, Location: l}
+	sup := &schema.DatacenterServerTypes{Supported: []int64{}, Available: []int64{}, AvailableForMigration: []int64{}}
+	now := time.Now()
 	for _, s := range serverTypeSpecs {
 		if contains(s.locations, l.Name) {
 			sup.Supported = append(sup.Supported, s.id)
-			sup.Available = append(sup.Available, s.id)
-			sup.AvailableForMigration = append(sup.AvailableForMigration, s.id)
+			if s.orderable(now) {
+				sup.Available = append(sup.Available, s.id)
+				sup.AvailableForMigration = append(sup.AvailableForMigration, s.id)
+			}
 		}
 	}
 	dc.ServerTypes = sup

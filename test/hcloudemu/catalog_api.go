@@ -45,8 +45,8 @@ func registerCatalog(h func(string, apiHandler)) {
 		lbTypes = append(lbTypes, renderLBType(s))
 	}
 	var dcs []schema.Datacenter
-	for i, l := range catalogLocations {
-		dcs = append(dcs, renderDatacenter(i, l))
+	for _, d := range catalogDatacenters {
+		dcs = append(dcs, renderDatacenter(d))
 	}
 	var images []schema.Image
 	for _, s := range imageSpecs {
@@ -69,7 +69,7 @@ func registerCatalog(h func(string, apiHandler)) {
 			return 0, nil, err
 		}
 		m := body.(map[string]any)
-		m["recommendation"] = dcs[0].ID
+		m["recommendation"] = datacenterOf("fsn1").id
 		return http.StatusOK, m, nil
 	})
 	h("GET /v1/datacenters/{id}", catalogGet("datacenter", "datacenter", dcs, dcID))

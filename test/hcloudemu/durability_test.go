@@ -30,7 +30,7 @@ func TestRestartKeepsState(t *testing.T) {
 
 	e2 := newEnv(t, withStateDir(dir))
 	got := must[*hcloud.Server](t)(e2.c.Server.GetByID(ctx, s.ID))
-	if got == nil || got.PublicNet.IPv4.IP.String() != s.PublicNet.IPv4.IP.String() || got.PrivateNet[0].IP.String() != "10.0.1.2" ||
+	if got == nil || got.PublicNet.IPv4.IP.String() != s.PublicNet.IPv4.IP.String() || got.PrivateNet[0].IP.String() != "10.0.1.1" ||
 		got.Status != hcloud.ServerStatusRunning || got.Labels["a"] != "b" {
 		t.Fatalf("after restart: %+v", got)
 	}
@@ -133,7 +133,7 @@ func TestPowerHookAndAdmin(t *testing.T) {
 	want := "on:h:create,off:h:reboot,on:h:reboot,off:h:shutdown,delete:h:delete"
 	waitFor(t, "hook events", func() bool { return strings.Join(hook.snapshot(), ",") == want })
 	hook.mu.Lock()
-	if ip := hook.infos[0].PrivateIPs[nw.ID]; ip != "10.0.1.2" || hook.infos[0].Labels["k3s"] != "server" {
+	if ip := hook.infos[0].PrivateIPs[nw.ID]; ip != "10.0.1.1" || hook.infos[0].Labels["k3s"] != "server" {
 		t.Errorf("hook private IPs %v labels %v", hook.infos[0].PrivateIPs, hook.infos[0].Labels)
 	}
 	hook.mu.Unlock()

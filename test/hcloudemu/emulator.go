@@ -11,6 +11,8 @@ package hcloudemu
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -367,6 +369,7 @@ func (e *Emulator) routes() http.Handler {
 	rt := &router{}
 	registerAPI(rt.add)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Correlation-Id", correlationID())
 		route, params, known := rt.match(r.Method, r.URL.Path)
 		switch {
 		case route != nil:
@@ -475,4 +478,12 @@ func (e *Emulator) serve(pattern string, params map[string]string, fn apiHandler
 		return
 	}
 	writeJSON(w, status, body)
+}
+
+// correlationID is a random request ID like the one Hetzner sends in
+// X-Correlation-Id.
+func correlationID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -81,8 +81,16 @@ func errLocked(kind string, id int64) *APIError {
 	return newErr("locked", "%s %d is locked: another action is running", kind, id)
 }
 
-func errProtected(kind string, id int64) *APIError {
-	return newErr("protected", "%s %d is protected", kind, id)
+// errProtected is the answer to deleting (or rebuilding) a protected
+// resource: "server deletion is protected".
+func errProtected(kind string, id int64, what ...string) *APIError {
+	op := "deletion"
+	if len(what) > 0 {
+		op = what[0]
+	}
+	e := newErr("protected", "%s %s is protected", kindWords(kind), op)
+	e.Details = map[string]any{"resource": kind, "id": fmt.Sprint(id)}
+	return e
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {

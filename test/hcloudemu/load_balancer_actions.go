@@ -253,5 +253,16 @@ func lbChangeDnsPtr(c *reqCtx, lb *LoadBalancer, req *schema.LoadBalancerActionC
 	if req.IP != lb.IPv4 && req.IP != lb.IPv6 {
 		return nil, errInvalid("ip", "ip does not belong to the load balancer")
 	}
+	if err := checkDNSPtr(req.DNSPtr); err != nil {
+		return nil, err
+	}
+	if lb.DNSPtr == nil {
+		lb.DNSPtr = map[string]string{}
+	}
+	if req.DNSPtr == nil {
+		delete(lb.DNSPtr, req.IP)
+	} else {
+		lb.DNSPtr[req.IP] = *req.DNSPtr
+	}
 	return c.newAction("change_dns_ptr", loadBalancerKind.ref(lb)), nil
 }

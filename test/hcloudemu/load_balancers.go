@@ -49,8 +49,8 @@ func (c *reqCtx) renderLoadBalancer(lb *LoadBalancer) schema.LoadBalancer {
 	zero := uint64(0)
 	out.OutgoingTraffic, out.IngoingTraffic = &zero, &zero
 	out.PublicNet = schema.LoadBalancerPublicNet{Enabled: lb.PublicEnabled,
-		IPv4: schema.LoadBalancerPublicNetIPv4{IP: lb.IPv4, DNSPtr: "static." + lb.IPv4 + ".clients.your-server.de"},
-		IPv6: schema.LoadBalancerPublicNetIPv6{IP: lb.IPv6, DNSPtr: "static.clients.your-server.de"}}
+		IPv4: schema.LoadBalancerPublicNetIPv4{IP: lb.IPv4, DNSPtr: defaultPtr(lb.DNSPtr, lb.IPv4, "static."+lb.IPv4+".clients.your-server.de")},
+		IPv6: schema.LoadBalancerPublicNetIPv6{IP: lb.IPv6, DNSPtr: defaultPtr(lb.DNSPtr, lb.IPv6, "static.clients.your-server.de")}}
 	for _, pn := range lb.PrivateNets {
 		out.PrivateNet = append(out.PrivateNet, schema.LoadBalancerPrivateNet{Network: pn.Network, IP: pn.IP})
 	}
@@ -416,10 +416,8 @@ func (c *reqCtx) attachLB(lb *LoadBalancer, nid int64, want string) *APIError {
 	if n == nil {
 		return errNotFound("network", nid)
 	}
-	for _, pn := range lb.PrivateNets {
-		if pn.Network == nid {
-			return newErr("load_balancer_already_attached", "load balancer %d is already attached to network %d", lb.ID, nid)
-		}
+	if len(lb.PrivateNets) > 0 {
+		return newErr("load_balancer_already_attached", "load balancer %d is already attached to network %d", lb.ID, lb.PrivateNets[0].Network)
 	}
 	loc, _ := locationByName(lb.Location)
 	ip, err := c.allocPrivateIP(n, loc.NetworkZone, want)
@@ -428,4 +426,12 @@ func (c *reqCtx) attachLB(lb *LoadBalancer, nid int64, want string) *APIError {
 	}
 	lb.PrivateNets = append(lb.PrivateNets, PrivateNet{Network: nid, IP: ip})
 	return nil
+}
+
+// defaultPtr is the stored reverse DNS entry of ip, else def.
+func defaultPtr(ptrs map[string]string, ip, def string) string {
+	if v, ok := ptrs[ip]; ok {
+		return v
+	}
+	return def
 }

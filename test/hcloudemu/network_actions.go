@@ -84,7 +84,7 @@ func addSubnet(c *reqCtx, n *Network, req *schema.NetworkSubnet) (*Action, *APIE
 		return nil, err
 	}
 	n.Subnets = append(n.Subnets, *req)
-	return c.newAction("add_subnet", networkKind.ref(n), locking()), nil
+	return c.newAction("add_subnet", networkKind.ref(n)), nil
 }
 
 func deleteSubnet(c *reqCtx, n *Network, req *schema.NetworkActionDeleteSubnetRequest) (*Action, *APIError) {
@@ -104,7 +104,7 @@ func deleteSubnet(c *reqCtx, n *Network, req *schema.NetworkActionDeleteSubnetRe
 		}
 	}
 	n.Subnets = append(n.Subnets[:idx], n.Subnets[idx+1:]...)
-	return c.newAction("delete_subnet", networkKind.ref(n), locking()), nil
+	return c.newAction("delete_subnet", networkKind.ref(n)), nil
 }
 
 func addRoute(c *reqCtx, n *Network, req *schema.NetworkRoute) (*Action, *APIError) {
@@ -117,7 +117,7 @@ func addRoute(c *reqCtx, n *Network, req *schema.NetworkRoute) (*Action, *APIErr
 		}
 	}
 	n.Routes = append(n.Routes, *req)
-	return c.newAction("add_route", networkKind.ref(n), locking()), nil
+	return c.newAction("add_route", networkKind.ref(n)), nil
 }
 
 func deleteRoute(c *reqCtx, n *Network, req *schema.NetworkRoute) (*Action, *APIError) {
@@ -131,7 +131,7 @@ func deleteRoute(c *reqCtx, n *Network, req *schema.NetworkRoute) (*Action, *API
 		return nil, errInvalid("destination", "route not found")
 	}
 	n.Routes = append(n.Routes[:idx], n.Routes[idx+1:]...)
-	return c.newAction("delete_route", networkKind.ref(n), locking()), nil
+	return c.newAction("delete_route", networkKind.ref(n)), nil
 }
 
 func changeIPRange(c *reqCtx, n *Network, req *schema.NetworkActionChangeIPRangeRequest) (*Action, *APIError) {

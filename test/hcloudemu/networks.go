@@ -186,8 +186,9 @@ func (c *reqCtx) usedPrivateIPs(nid int64) map[netip.Addr]bool {
 }
 
 // allocPrivateIP returns want (if free and inside a matching subnet) or the
-// first free address of a subnet in zone: .1 is the gateway's, servers get
-// .2 upward.
+// first free host address of a subnet in zone. Only the network's own first
+// address is the gateway's: in any other subnet the first host (.1) is handed
+// out like every other address.
 func (c *reqCtx) allocPrivateIP(n *Network, zone, want string) (string, *APIError) {
 	used := c.usedPrivateIPs(n.ID)
 	gw, _ := netip.ParseAddr(gateway(n))
@@ -201,8 +202,7 @@ func (c *reqCtx) allocPrivateIP(n *Network, zone, want string) (string, *APIErro
 			if err != nil || sn.NetworkZone != zone || sn.Type == "vswitch" || !pfx.Contains(a) {
 				continue
 			}
-			first := pfx.Masked().Addr().Next()
-			if used[a] || a == gw || a == first || a == pfx.Masked().Addr() || isBroadcast(pfx, a) {
+			if used[a] || a == gw || a == pfx.Masked().Addr() || isBroadcast(pfx, a) {
 				return "", newErr("ip_not_available", "ip %s is not available", want)
 			}
 			return a.String(), nil
@@ -214,7 +214,7 @@ func (c *reqCtx) allocPrivateIP(n *Network, zone, want string) (string, *APIErro
 		if err != nil || sn.NetworkZone != zone || sn.Type == "vswitch" {
 			continue
 		}
-		for a := pfx.Masked().Addr().Next().Next(); pfx.Contains(a) && !isBroadcast(pfx, a); a = a.Next() {
+		for a := pfx.Masked().Addr().Next(); pfx.Contains(a) && !isBroadcast(pfx, a); a = a.Next() {
 			if !used[a] && a != gw {
 				return a.String(), nil
 			}

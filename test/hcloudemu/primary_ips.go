@@ -11,6 +11,8 @@ import (
 type primaryIPJSON struct {
 	schema.PrimaryIP
 	AssigneeType string `json:"assignee_type"`
+	// Datacenter is still sent by the API (deprecated in favour of location).
+	Datacenter schema.Datacenter `json:"datacenter"`
 }
 
 func (c *reqCtx) renderPrimaryIP(ip *PrimaryIP) primaryIPJSON {
@@ -25,7 +27,7 @@ func (c *reqCtx) renderPrimaryIP(ip *PrimaryIP) primaryIPJSON {
 	for _, a := range sortedStrKeys(ip.DNSPtr) {
 		out.DNSPtr = append(out.DNSPtr, schema.PrimaryIPDNSPTR{IP: a, DNSPtr: ip.DNSPtr[a]})
 	}
-	return primaryIPJSON{PrimaryIP: out, AssigneeType: "server"}
+	return primaryIPJSON{PrimaryIP: out, AssigneeType: "server", Datacenter: renderDatacenter(datacenterOf(ip.Location))}
 }
 
 func sortedStrKeys(m map[string]string) []string {
@@ -71,8 +73,8 @@ func setDNSPtr(ip *PrimaryIP, addr string, ptr *string) *APIError {
 	if !ipBelongs(ip, addr) {
 		return errInvalid("ip", "ip does not belong to the primary ip")
 	}
-	if ptr != nil && (len(*ptr) > 255 || *ptr == "") {
-		return errInvalid("dns_ptr", "must be a valid hostname or null")
+	if err := checkDNSPtr(ptr); err != nil {
+		return err
 	}
 	if ip.DNSPtr == nil {
 		ip.DNSPtr = map[string]string{}
@@ -263,4 +265,12 @@ func (c *reqCtx) unassign(ip *PrimaryIP) {
 		}
 	}
 	ip.AssigneeID = 0
+}
+
+// checkDNSPtr validates a reverse DNS entry (null resets it).
+func checkDNSPtr(ptr *string) *APIError {
+	if ptr != nil && (len(*ptr) > 255 || *ptr == "") {
+		return errInvalid("dns_ptr", "must be a valid hostname or null")
+	}
+	return nil
 }

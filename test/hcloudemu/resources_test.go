@@ -10,16 +10,23 @@ import (
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 )
 
-// TestNetworkLockedWhileActionRuns runs at real speed so the add_subnet action
-// is still running (one second) when the next write arrives.
+// TestNetworkLockedWhileActionRuns runs at real speed so actions are still
+// running when the next write arrives: subnets may be added in parallel (as
+// on Hetzner), while change_ip_range locks the network.
 func TestNetworkLockedWhileActionRuns(t *testing.T) {
 	e := newEnv(t, withSpeed(1))
 	c := e.c
 	nw := must[*hcloud.Network](t)(c.Network.Create(ctx, hcloud.NetworkCreateOpts{Name: "n", IPRange: mustCIDR("10.0.0.0/16")}))
-	a := must[*hcloud.Action](t)(c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
-		Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: mustCIDR("10.0.1.0/24")}}))
+	for _, r := range []string{"10.0.1.0/24", "10.0.2.0/24"} {
+		a := must[*hcloud.Action](t)(c.Network.AddSubnet(ctx, nw, hcloud.NetworkAddSubnetOpts{Subnet: hcloud.NetworkSubnet{
+			Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: mustCIDR(r)}}))
+		if a.Status != hcloud.ActionStatusRunning {
+			t.Fatalf("add_subnet action %s, want running", a.Status)
+		}
+	}
+	a := must[*hcloud.Action](t)(c.Network.ChangeIPRange(ctx, nw, hcloud.NetworkChangeIPRangeOpts{IPRange: mustCIDR("10.0.0.0/15")}))
 	if a.Status != hcloud.ActionStatusRunning {
-		t.Fatalf("add_subnet action %s, want running", a.Status)
+		t.Fatalf("change_ip_range action %s, want running", a.Status)
 	}
 	_, _, err := c.Network.AddRoute(ctx, nw, hcloud.NetworkAddRouteOpts{Route: hcloud.NetworkRoute{Destination: mustCIDR("10.100.0.0/24"), Gateway: net.ParseIP("10.0.1.1")}})
 	wantCode(t, err, hcloud.ErrorCodeLocked)
@@ -49,7 +56,7 @@ func TestNetworks(t *testing.T) {
 	// Servers get .2 upward in the subnet.
 	s1 := e.createServer(hcloud.ServerCreateOpts{Name: "s1", Networks: []*hcloud.Network{nw}})
 	s2 := e.createServer(hcloud.ServerCreateOpts{Name: "s2", Networks: []*hcloud.Network{nw}})
-	if ip := s1.PrivateNet[0].IP.String() + "," + s2.PrivateNet[0].IP.String(); ip != "10.0.1.2,10.0.1.3" {
+	if ip := s1.PrivateNet[0].IP.String() + "," + s2.PrivateNet[0].IP.String(); ip != "10.0.1.1,10.0.1.2" {
 		t.Errorf("private IPs %s", ip)
 	}
 	_, _, err = c.Network.DeleteSubnet(ctx, nw, hcloud.NetworkDeleteSubnetOpts{Subnet: got.Subnets[0]})
@@ -304,7 +311,7 @@ func TestLoadBalancers(t *testing.T) {
 	if hs := got.Targets[0].HealthStatus; len(hs) != 2 || hs[0].Status != "healthy" {
 		t.Errorf("health %+v", hs)
 	}
-	if got.Services[0].ListenPort != 80 || got.Services[0].HealthCheck.HTTP.Path != "/" || len(got.PrivateNet) != 1 || got.PrivateNet[0].IP.String() != "10.0.1.3" {
+	if got.Services[0].ListenPort != 80 || got.Services[0].HealthCheck.HTTP.Path != "/" || len(got.PrivateNet) != 1 || got.PrivateNet[0].IP.String() != "10.0.1.2" {
 		t.Errorf("service/private %+v %+v", got.Services[0], got.PrivateNet)
 	}
 	if s := must[*hcloud.Server](t)(c.Server.GetByID(ctx, s1.ID)); len(s.LoadBalancers) != 1 {

@@ -62,7 +62,13 @@ func (rt *router) match(method, path string) (*route, map[string]string, bool) {
 		if !ok {
 			continue
 		}
-		pathKnown = true
+		// A path is known under another method when it names the same
+		// thing: /v1/servers/1 is, /v1/servers/1/actions/nonsense is not
+		// (its last segment only fits an action ID).
+		last := len(segs) - 1
+		if score[last] || isNumeric(segs[last]) {
+			pathKnown = true
+		}
 		if r.method != method && !(method == http.MethodHead && r.method == http.MethodGet) {
 			continue
 		}
@@ -101,4 +107,16 @@ func better(a, b []bool) bool {
 		}
 	}
 	return false
+}
+
+func isNumeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,8 +1,10 @@
 package hcloudemu
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -77,7 +79,7 @@ func (c *reqCtx) rebuildServer() (int, any, *APIError) {
 		return 0, nil, err
 	}
 	if s.Protection.Rebuild {
-		return 0, nil, errProtected("server", s.ID)
+		return 0, nil, errProtected("server", s.ID, "rebuild")
 	}
 	st, _ := serverTypeByID(s.ServerTypeID)
 	if req.Image.ID == 0 && req.Image.Name == "" {
@@ -107,6 +109,9 @@ func changeServerType(c *reqCtx, s *Server, req *schema.ServerActionChangeTypeRe
 	nt, ok := serverTypeByIDOrName(req.ServerType)
 	if !ok {
 		return nil, errInvalid("server_type", "server type not found")
+	}
+	if !nt.orderable(time.Now()) {
+		return nil, errInvalid("server_type", fmt.Sprintf("server type %s is deprecated and unavailable in all locations", nt.name))
 	}
 	if s.Status != "off" {
 		return nil, newErr("server_not_stopped", "server %d must be stopped to change its type", s.ID)

@@ -12,6 +12,8 @@ import (
 type serverJSON struct {
 	schema.Server
 	PublicNet serverPublicNetJSON `json:"public_net"`
+	// Datacenter is still sent by the API (deprecated in favour of location).
+	Datacenter schema.Datacenter `json:"datacenter"`
 }
 
 type serverPublicNetJSON struct {
@@ -55,7 +57,7 @@ func (c *reqCtx) renderServer(s *Server) serverJSON {
 			out.LoadBalancers = append(out.LoadBalancers, id)
 		}
 	}
-	js := serverJSON{Server: out, PublicNet: serverPublicNetJSON{FloatingIPs: []int64{}, Firewalls: []schema.ServerFirewall{}}}
+	js := serverJSON{Server: out, Datacenter: renderDatacenter(datacenterOf(s.Location)), PublicNet: serverPublicNetJSON{FloatingIPs: []int64{}, Firewalls: []schema.ServerFirewall{}}}
 	if ip := p.PrimaryIPs[s.IPv4ID]; ip != nil {
 		js.PublicNet.IPv4 = &schema.ServerPublicNetIPv4{ID: ip.ID, IP: ip.IP, DNSPtr: ip.DNSPtr[ip.IP]}
 	}
@@ -111,9 +113,9 @@ func resolveLocation(loc, dc *schema.IDOrName) (string, bool, *APIError) {
 		return l.Name, true, nil
 	}
 	if dc != nil && (dc.ID != 0 || dc.Name != "") {
-		for i, l := range catalogLocations {
-			if (dc.ID != 0 && int64(i+1) == dc.ID) || (dc.Name != "" && catalogDatacenterNames[l.Name] == dc.Name) {
-				return l.Name, true, nil
+		for _, d := range catalogDatacenters {
+			if (dc.ID != 0 && d.id == dc.ID) || (dc.Name != "" && d.name == dc.Name) {
+				return d.location, true, nil
 			}
 		}
 		return "", true, errInvalid("datacenter", "datacenter not found")
@@ -240,6 +242,9 @@ func serverTypeAndImage(stRef, imgRef schema.IDOrName) (serverTypeSpec, imageSpe
 	st, ok := serverTypeByIDOrName(stRef)
 	if !ok {
 		return st, imageSpec{}, errInvalid("server_type", "server type not found")
+	}
+	if !st.orderable(time.Now()) {
+		return st, imageSpec{}, errInvalid("server_type", fmt.Sprintf("server type %s is deprecated and unavailable in all locations", st.name))
 	}
 	if imgRef.ID == 0 && imgRef.Name == "" {
 		return st, imageSpec{}, errInvalid("image", "is required")

@@ -54,7 +54,7 @@ func TestServerLifecycle(t *testing.T) {
 	if !strings.HasPrefix(s.PublicNet.IPv6.Network.String(), "2001:db8:") {
 		t.Errorf("ipv6 %v", s.PublicNet.IPv6.Network)
 	}
-	if len(s.PrivateNet) != 1 || s.PrivateNet[0].IP.String() != "10.0.1.2" {
+	if len(s.PrivateNet) != 1 || s.PrivateNet[0].IP.String() != "10.0.1.1" {
 		t.Errorf("private net %+v", s.PrivateNet)
 	}
 	if s.PlacementGroup == nil || s.PlacementGroup.ID != pg.PlacementGroup.ID {

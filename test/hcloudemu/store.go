@@ -147,6 +147,7 @@ type LoadBalancer struct {
 	PrivateNets   []PrivateNet                  `json:"private_nets"`
 	Services      []schema.LoadBalancerService  `json:"services"`
 	Targets       []LBTarget                    `json:"targets"`
+	DNSPtr        map[string]string             `json:"dns_ptr,omitempty"`
 }
 
 // LBTarget is one load balancer target.
