@@ -89,29 +89,41 @@ func WaitReady(ctx context.Context, c kubernetes.Interface, name string, p Polle
 	}
 }
 
-// Cordon marks the node unschedulable. A missing node is not an error.
-func Cordon(ctx context.Context, c kubernetes.Interface, name string) error {
+// Cordon marks the node unschedulable, retrying Retryable errors until ctx
+// ends. A missing node is not an error. An unreachable API is returned at
+// once: the caller decides what that means.
+func Cordon(ctx context.Context, c kubernetes.Interface, name string, p Poller) error {
 	patch := []byte(`{"spec":{"unschedulable":true}}`)
-	_, err := c.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
+	return retry(ctx, p, Retryable, func(ctx context.Context) error {
+		_, err := c.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
 }
 
 // Drain evicts every pod on the node the way `kubectl drain
 // --ignore-daemonsets` does: DaemonSet pods and static (mirror) pods stay,
 // evictions honour PodDisruptionBudgets (a 429 from the Eviction API is
-// retried until ctx ends). It returns when no evictable pod is left.
+// retried until ctx ends). Listing pods and evicting them retry transient
+// failures (an API that is briefly unreachable or overloaded, 5xx, 409) the
+// same way. It returns when no evictable pod is left.
 func Drain(ctx context.Context, c kubernetes.Interface, name string, p Poller) error {
 	wait := p.Interval
+	var lastErr error
 	for {
-		pods, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
-		if err != nil {
-			return fmt.Errorf("listing pods on %s: %w", name, err)
-		}
 		var blocked []string
 		left := 0
+		pods, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + name})
+		switch {
+		case err != nil && !(Transient(err) || apierrors.IsConflict(err)):
+			return fmt.Errorf("listing pods on %s: %w", name, err)
+		case err != nil:
+			lastErr = fmt.Errorf("listing pods on %s: %w", name, err)
+			left = -1 // unknown: try again
+			pods = &corev1.PodList{}
+		}
 		for i := range pods.Items {
 			pod := &pods.Items[i]
 			if skipOnDrain(pod) {
@@ -127,6 +139,8 @@ func Drain(ctx context.Context, c kubernetes.Interface, name string, p Poller) e
 			case err == nil, apierrors.IsNotFound(err):
 			case apierrors.IsTooManyRequests(err):
 				blocked = append(blocked, pod.Namespace+"/"+pod.Name)
+			case Transient(err) || apierrors.IsConflict(err):
+				lastErr = fmt.Errorf("evicting %s/%s: %w", pod.Namespace, pod.Name, err)
 			default:
 				return fmt.Errorf("evicting %s/%s: %w", pod.Namespace, pod.Name, err)
 			}
@@ -137,8 +151,14 @@ func Drain(ctx context.Context, c kubernetes.Interface, name string, p Poller) e
 		select {
 		case <-ctx.Done():
 			msg := fmt.Sprintf("%d pods still on node %s", left, name)
+			if left < 0 {
+				msg = "the pods on node " + name + " could not be listed"
+			}
 			if len(blocked) > 0 {
 				msg += fmt.Sprintf("; evictions blocked by PodDisruptionBudgets: %v", blocked)
+			}
+			if lastErr != nil {
+				msg += "; last error: " + lastErr.Error()
 			}
 			return errors.New("drain timed out: " + msg)
 		case <-time.After(wait):
@@ -162,11 +182,14 @@ func skipOnDrain(pod *corev1.Pod) bool {
 	return false
 }
 
-// DeleteNode removes the Node object; a missing node is not an error.
-func DeleteNode(ctx context.Context, c kubernetes.Interface, name string) error {
-	err := c.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
+// DeleteNode removes the Node object, retrying Retryable errors until ctx
+// ends; a missing node is not an error.
+func DeleteNode(ctx context.Context, c kubernetes.Interface, name string, p Poller) error {
+	return retry(ctx, p, Retryable, func(ctx context.Context) error {
+		err := c.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
 }

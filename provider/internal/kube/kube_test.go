@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ func TestDrainEvictsButKeepsDaemonSetMirrorAndFinishedPods(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := Cordon(ctx, c, "n1"); err != nil {
+	if err := Cordon(ctx, c, "n1", fast); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := c.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
@@ -102,10 +103,10 @@ func TestDrainEvictsButKeepsDaemonSetMirrorAndFinishedPods(t *testing.T) {
 	if len(evicted) != 1 || evicted[0] != "web" {
 		t.Errorf("evicted %v, want [web]", evicted)
 	}
-	if err := DeleteNode(ctx, c, "n1"); err != nil {
+	if err := DeleteNode(ctx, c, "n1", fast); err != nil {
 		t.Fatal(err)
 	}
-	if err := DeleteNode(ctx, c, "n1"); err != nil {
+	if err := DeleteNode(ctx, c, "n1", fast); err != nil {
 		t.Errorf("deleting a missing node: %v", err)
 	}
 }
@@ -120,5 +121,41 @@ func TestDrainBlockedByPDBIsBounded(t *testing.T) {
 	err := Drain(ctx, c, "n1", fast)
 	if err == nil || !strings.Contains(err.Error(), "PodDisruptionBudgets") || !strings.Contains(err.Error(), "apps/web") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Evictions answered with a transient failure (500, 409) are retried within
+// the drain's bound; a permanent one (403) ends the drain at once.
+func TestDrainRetriesTransientEvictionFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fail    error
+		wantErr string
+	}{
+		{"internal error", apierrors.NewInternalError(errors.New("etcd leader changed")), ""},
+		{"conflict", apierrors.NewConflict(schema.GroupResource{Resource: "pods"}, "web", errors.New("modified")), ""},
+		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "pods/eviction"}, "web", errors.New("rbac")), "forbidden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fake.NewClientset(pod("web", "n1", nil))
+			calls := 0
+			c.PrependReactor("create", "pods/eviction", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				calls++
+				if calls <= 2 || tc.wantErr != "" {
+					return true, nil, tc.fail
+				}
+				c.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "apps", "web")
+				return true, nil, nil
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := Drain(ctx, c, "n1", fast)
+			switch {
+			case tc.wantErr == "" && (err != nil || calls != 3):
+				t.Errorf("err %v after %d evictions, want success on the third", err, calls)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || calls != 1):
+				t.Errorf("err %v after %d evictions, want %q at once", err, calls, tc.wantErr)
+			}
+		})
 	}
 }

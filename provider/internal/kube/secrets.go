@@ -2,11 +2,7 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -76,44 +72,4 @@ func DeleteSecret(ctx context.Context, c kubernetes.Interface, namespace, name s
 		return fmt.Errorf("deleting Secret %s/%s: %w", namespace, name, err)
 	}
 	return nil
-}
-
-// Unreachable reports whether err means the API server could not be reached
-// at all (refused, no route, timed out), as opposed to an answer.
-func Unreachable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	s := err.Error()
-	return strings.Contains(s, "connection refused") || strings.Contains(s, "no route to host") ||
-		strings.Contains(s, "i/o timeout") || strings.Contains(s, "context deadline exceeded") || strings.Contains(s, "EOF")
-}
-
-// Transient reports whether a request may succeed when retried: the API is
-// unreachable, overloaded or failed internally.
-func Transient(err error) bool {
-	return Unreachable(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
-		apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err)
-}
-
-// RetryTransient calls fn until it succeeds, fails with a non-transient
-// error, or ctx ends (then the last error is returned).
-func RetryTransient(ctx context.Context, p Poller, fn func(context.Context) error) error {
-	wait := p.Interval
-	for {
-		err := fn(ctx)
-		if err == nil || !Transient(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-		wait = p.next(wait)
-	}
 }

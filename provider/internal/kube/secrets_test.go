@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,13 +61,8 @@ func TestApplySecretOwnsOnlyItsKeys(t *testing.T) {
 	}
 }
 
-type netErr struct{}
-
-func (netErr) Error() string   { return "dial tcp 127.0.0.1:6443: connect: connection refused" }
-func (netErr) Timeout() bool   { return false }
-func (netErr) Temporary() bool { return false }
-
-var _ net.Error = netErr{}
+// refused is what dialling a closed port returns.
+var refused error = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 
 func TestTransient(t *testing.T) {
 	gr := schema.GroupResource{Resource: "secrets"}
@@ -74,7 +71,7 @@ func TestTransient(t *testing.T) {
 		transient bool
 	}{
 		{nil, false},
-		{fmt.Errorf("get: %w", netErr{}), true},
+		{fmt.Errorf("get: %w", refused), true},
 		{errors.New("Get \"https://127.0.0.1:6443/api\": EOF"), true},
 		{apierrors.NewServiceUnavailable("starting"), true},
 		{apierrors.NewTooManyRequests("slow down", 1), true},
@@ -111,7 +108,7 @@ func TestRetryTransient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	err = RetryTransient(ctx, p, func(context.Context) error { return netErr{} })
+	err = RetryTransient(ctx, p, func(context.Context) error { return refused })
 	if !Unreachable(err) {
 		t.Errorf("at the deadline the last error is returned, got %v", err)
 	}

@@ -581,51 +581,62 @@ func (r *nodeResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	}
 }
 
-// drainNode cordons, drains and deletes the Node. A cluster that cannot be
-// reached at all (its last server already gone) is a warning, not a failure;
-// a drain blocked past drain_timeout is a failure, and the server stays.
+// drainNode cordons, drains and deletes the Node. Only a cluster that
+// cannot be reached at all (connection refused, no route, DNS name not
+// found, timeout: its last server is already gone) is a warning and the
+// server is deleted undrained. A cluster that answers but fails — TLS
+// handshake, 401, 403, errors that persist past the retries — fails the
+// delete and keeps the server, as does a drain blocked past drain_timeout.
 func (r *nodeResource) drainNode(ctx context.Context, m *nodeModel) (diags diag.Diagnostics) {
 	kc, err := r.kubeClient(m)
 	if err != nil {
 		diags.AddWarning("Skipping the drain", "No usable Kubernetes credentials: "+err.Error())
 		return diags
 	}
-	name := m.nodeName()
-	reach, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = kube.Cordon(reach, kc, name)
+	return drainWith(ctx, kc, m.nodeName(), m.DrainTimeout.ValueString(), r.poller())
+}
+
+// reachTimeout bounds the cordon, the first contact with the cluster
+// (including its retries of 429, 5xx and 409 answers).
+const reachTimeout = 30 * time.Second
+
+func drainWith(ctx context.Context, kc kubernetes.Interface, name, drainTimeout string, p kube.Poller) (diags diag.Diagnostics) {
+	keep := " The server is kept. Fix the cluster's API or the credentials and destroy again, or set drain = false to delete the server without draining."
+	reach, cancel := context.WithTimeout(ctx, reachTimeout)
+	err := kube.Cordon(reach, kc, name, p)
 	cancel()
 	if err != nil {
-		if unreachable(err) {
-			diags.AddWarning("Skipping the drain", fmt.Sprintf("The Kubernetes API is not reachable (%v); deleting the server without draining node %s.", err, name))
+		if kube.Unreachable(err) {
+			diags.AddWarning("Skipping the drain", fmt.Sprintf("The Kubernetes API cannot be reached (%v); deleting the server without draining node %s.", err, name))
 			return diags
 		}
-		diags.AddError("Cordoning the node failed", err.Error())
+		diags.AddError("Cordoning the node failed", fmt.Sprintf("Cordoning node %s failed: %s.%s", name, kube.Explain(err), keep))
 		return diags
 	}
-	timeout, _ := time.ParseDuration(m.DrainTimeout.ValueString())
+	timeout, _ := time.ParseDuration(drainTimeout)
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
 	dctx, dcancel := context.WithTimeout(ctx, timeout)
 	defer dcancel()
-	if err := kube.Drain(dctx, kc, name, r.poller()); err != nil {
-		diags.AddError("Draining the node failed", err.Error()+
+	if err := kube.Drain(dctx, kc, name, p); err != nil {
+		diags.AddError("Draining the node failed", kube.Explain(err)+
 			". The server is kept. Resolve the blocking pods, raise drain_timeout, or set drain = false to skip draining.")
 		return diags
 	}
-	if err := kube.DeleteNode(ctx, kc, name); err != nil {
-		if unreachable(err) {
+	rctx, rcancel := context.WithTimeout(ctx, reachTimeout)
+	defer rcancel()
+	if err := kube.DeleteNode(rctx, kc, name, p); err != nil {
+		if kube.Unreachable(err) {
 			// The control plane went away meanwhile (its servers are being
 			// destroyed in the same apply): nothing is left to clean up.
 			diags.AddWarning("Skipping the Node deletion", fmt.Sprintf("The Kubernetes API stopped answering (%v); deleting the server of node %s.", err, name))
 			return diags
 		}
-		diags.AddError("Deleting the Node failed", err.Error())
+		diags.AddError("Deleting the Node failed", fmt.Sprintf("Deleting Node %s failed: %s.%s", name, kube.Explain(err), keep))
 	}
 	return diags
 }
-
-func unreachable(err error) bool { return kube.Unreachable(err) }
 
 func (r *nodeResource) poller() kube.Poller {
 	base := time.Second
