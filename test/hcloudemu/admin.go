@@ -443,7 +443,8 @@ func (e *Emulator) Projects() []ProjectInfo {
 func resourceCounts(p *Project) map[string]int {
 	return map[string]int{"servers": len(p.Servers), "networks": len(p.Networks), "firewalls": len(p.Firewalls),
 		"placement_groups": len(p.PlacementGroups), "load_balancers": len(p.LoadBalancers),
-		"ssh_keys": len(p.SSHKeys), "primary_ips": len(p.PrimaryIPs)}
+		"ssh_keys": len(p.SSHKeys), "primary_ips": len(p.PrimaryIPs), "volumes": len(p.Volumes),
+		"floating_ips": len(p.FloatingIPs), "certificates": len(p.Certificates)}
 }
 
 // ProjectDump is every resource of a project as the API renders it.
@@ -457,6 +458,9 @@ type ProjectDump struct {
 	LoadBalancers   []any          `json:"load_balancers"`
 	SSHKeys         []any          `json:"ssh_keys"`
 	PrimaryIPs      []any          `json:"primary_ips"`
+	Volumes         []any          `json:"volumes"`
+	FloatingIPs     []any          `json:"floating_ips"`
+	Certificates    []any          `json:"certificates"`
 	RunningActions  int            `json:"running_actions"`
 }
 
@@ -481,6 +485,7 @@ func (e *Emulator) Dump(project string) map[string]ProjectDump {
 		d.Servers, d.Networks, d.Firewalls = serverKind.all(c), networkKind.all(c), firewallKind.all(c)
 		d.PlacementGroups, d.LoadBalancers = placementGroupKind.all(c), loadBalancerKind.all(c)
 		d.SSHKeys, d.PrimaryIPs = sshKeyKind.all(c), primaryIPKind.all(c)
+		d.Volumes, d.FloatingIPs, d.Certificates = volumeKind.all(c), floatingIPKind.all(c), certificateKind.all(c)
 		for _, ra := range e.running {
 			if ra.p == p {
 				d.RunningActions++

@@ -306,3 +306,33 @@ func findSpec[T any](all []T, match func(T) bool) (T, bool) {
 	var zero T
 	return zero, false
 }
+
+type isoSpec struct {
+	id               int64
+	name, desc, arch string
+}
+
+// Public ISOs (a selection; private ISOs cannot be uploaded here).
+var isoSpecs = []isoSpec{
+	{3500, "virtio-win-0.1.248.iso", "virtio-win-0.1.248", "x86"},
+	{8637, "ubuntu-24.04-live-server-amd64.iso", "Ubuntu 24.04 live server (amd64)", "x86"},
+	{8638, "ubuntu-24.04-live-server-arm64.iso", "Ubuntu 24.04 live server (arm64)", "arm"},
+	{9001, "debian-12.7.0-amd64-netinst.iso", "Debian 12.7 netinstall (amd64)", "x86"},
+}
+
+func renderISO(s isoSpec) schema.ISO {
+	out := schema.ISO{ID: s.id, Name: s.name, Description: s.desc, Type: "public"}
+	if s.arch != "" {
+		a := s.arch
+		out.Architecture = &a
+	}
+	return out
+}
+
+func isoByID(id int64) (isoSpec, bool) {
+	return findSpec(isoSpecs, func(s isoSpec) bool { return s.id == id })
+}
+
+func isoByIDOrName(v schema.IDOrName) (isoSpec, bool) {
+	return findSpec(isoSpecs, func(s isoSpec) bool { return (v.ID != 0 && s.id == v.ID) || (v.Name != "" && s.name == v.Name) })
+}

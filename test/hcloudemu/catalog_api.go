@@ -111,4 +111,21 @@ func registerCatalog(h func(string, apiHandler)) {
 		return http.StatusOK, listResponse("images", page, meta), nil
 	})
 	h("GET /v1/images/{id}", catalogGet("image", "image", images, imgID))
+	var isos []schema.ISO
+	for _, s := range isoSpecs {
+		isos = append(isos, renderISO(s))
+	}
+	isoID := func(x schema.ISO) int64 { return x.ID }
+	h("GET /v1/isos", func(c *reqCtx) (int, any, *APIError) {
+		q := c.r.URL.Query()
+		archs := q["architecture"]
+		items := []schema.ISO{}
+		for _, iso := range isos {
+			if len(archs) == 0 || (iso.Architecture != nil && contains(archs, *iso.Architecture)) {
+				items = append(items, iso)
+			}
+		}
+		return catalogList("isos", items, isoID, func(x schema.ISO) string { return x.Name })(c)
+	})
+	h("GET /v1/isos/{id}", catalogGet("iso", "iso", isos, isoID))
 }

@@ -397,6 +397,9 @@ func registerAPI(h func(string, apiHandler)) {
 	registerLoadBalancers(h)
 	registerSSHKeys(h)
 	registerPrimaryIPs(h)
+	registerVolumes(h)
+	registerFloatingIPs(h)
+	registerCertificates(h)
 }
 
 func (e *Emulator) serve(pattern string, params map[string]string, fn apiHandler, w http.ResponseWriter, r *http.Request) {

@@ -137,7 +137,7 @@ func lbUpdateService(c *reqCtx, lb *LoadBalancer, req *lbServiceReq) (*Action, *
 	for i := range lb.Services {
 		if lb.Services[i].ListenPort == *req.ListenPort {
 			svc := cloneService(lb.Services[i])
-			if err := buildService(&svc, *req, false); err != nil {
+			if err := buildService(&svc, *req, false, c.p.Certificates); err != nil {
 				return nil, err
 			}
 			lb.Services[i] = svc

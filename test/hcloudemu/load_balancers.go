@@ -117,7 +117,7 @@ func validPort(p int) bool { return p >= 1 && p <= 65535 }
 
 // buildService applies a create/update request onto svc (defaults for a new
 // service come from Hetzner's documented defaults).
-func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool) *APIError {
+func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool, certs map[int64]*Certificate) *APIError {
 	if r.Protocol != nil {
 		svc.Protocol = *r.Protocol
 	}
@@ -157,14 +157,17 @@ func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool) *
 	if r.Proxyprotocol != nil {
 		svc.Proxyprotocol = *r.Proxyprotocol
 	}
-	if err := buildServiceHTTP(svc, r); err != nil {
+	if err := buildServiceHTTP(svc, r, certs); err != nil {
 		return err
+	}
+	if svc.Protocol == "https" && len(svc.HTTP.Certificates) == 0 {
+		return errInvalid("http.certificates", "an https service needs at least one certificate")
 	}
 	return buildHealthCheck(svc, r)
 }
 
 // buildServiceHTTP applies the http part (http and https services only).
-func buildServiceHTTP(svc *schema.LoadBalancerService, r lbServiceReq) *APIError {
+func buildServiceHTTP(svc *schema.LoadBalancerService, r lbServiceReq, certs map[int64]*Certificate) *APIError {
 	if svc.Protocol == "tcp" {
 		svc.HTTP = nil
 		if r.HTTP != nil {
@@ -182,10 +185,15 @@ func buildServiceHTTP(svc *schema.LoadBalancerService, r lbServiceReq) *APIError
 				svc.HTTP.CookieLifetime = *h.CookieLifetime
 			}
 			if h.Certificates != nil {
-				if len(*h.Certificates) > 0 {
-					return errInvalid("http.certificates", "certificate not found")
+				for _, id := range *h.Certificates {
+					if certs[id] == nil {
+						return errInvalid("http.certificates", fmt.Sprintf("certificate %d not found", id))
+					}
 				}
-				svc.HTTP.Certificates = []int64{}
+				svc.HTTP.Certificates = unique(append([]int64{}, *h.Certificates...))
+				if svc.HTTP.Certificates == nil {
+					svc.HTTP.Certificates = []int64{}
+				}
 			}
 			if h.RedirectHTTP != nil {
 				svc.HTTP.RedirectHTTP = *h.RedirectHTTP
@@ -382,7 +390,7 @@ func (c *reqCtx) addService(lb *LoadBalancer, req lbServiceReq) *APIError {
 		return errInvalid("protocol", "is required")
 	}
 	var svc schema.LoadBalancerService
-	if err := buildService(&svc, req, true); err != nil {
+	if err := buildService(&svc, req, true, c.p.Certificates); err != nil {
 		return err
 	}
 	for _, o := range lb.Services {

@@ -24,6 +24,10 @@ func registerServers(h func(string, apiHandler)) {
 	h("POST /v1/servers/{id}/actions/add_to_placement_group", act(serverKind, addServerToPlacementGroup))
 	h("POST /v1/servers/{id}/actions/remove_from_placement_group", act(serverKind, removeServerFromPlacementGroup))
 	h("POST /v1/servers/{id}/actions/change_protection", actAny(serverKind, changeServerProtection))
+	h("POST /v1/servers/{id}/actions/enable_rescue", (*reqCtx).enableRescue)
+	h("POST /v1/servers/{id}/actions/disable_rescue", act(serverKind, disableRescue))
+	h("POST /v1/servers/{id}/actions/attach_iso", act(serverKind, attachISO))
+	h("POST /v1/servers/{id}/actions/detach_iso", act(serverKind, detachISO))
 	h("POST /v1/servers/{id}/actions/change_dns_ptr", actAny(serverKind, changeServerDNSPtr))
 }
 
@@ -246,9 +250,6 @@ func removeServerFromPlacementGroup(c *reqCtx, s *Server, _ *struct{}) (*Action,
 	if s.PlacementGroupID == 0 {
 		return nil, errInvalid("placement_group", "server is not in a placement group")
 	}
-	if s.Status != "off" {
-		return nil, newErr("server_not_stopped", "server %d must be stopped to change its placement group", s.ID)
-	}
 	pgID := s.PlacementGroupID
 	s.PlacementGroupID = 0
 	a := c.newAction("remove_from_placement_group", []schema.ActionResourceReference{res("server", s.ID), res("placement_group", pgID)}, locking())
@@ -299,7 +300,18 @@ func ipBelongs(ip *PrimaryIP, addr string) bool {
 
 // applyActionEffect applies what happens when an action finishes.
 func (e *Emulator) applyActionEffect(p *Project, a *Action) {
-	if len(a.Resources) == 0 || a.Resources[0].Type != "server" {
+	if len(a.Resources) == 0 {
+		return
+	}
+	if a.Command == "create_volume" {
+		if v := p.Volumes[a.Resources[0].ID]; v != nil && a.Status == "success" {
+			v.Status = "available"
+		} else if v != nil {
+			delete(p.Volumes, v.ID)
+		}
+		return
+	}
+	if a.Resources[0].Type != "server" {
 		return
 	}
 	s := p.Servers[a.Resources[0].ID]
@@ -386,4 +398,60 @@ func attachedAt(s *Server, nid int64) (int, *APIError) {
 		}
 	}
 	return -1, newErr("server_not_attached_to_network", "server %d is not attached to network %d", s.ID, nid)
+}
+
+// enableRescue boots the rescue system on the next reboot and answers its
+// root password.
+func (c *reqCtx) enableRescue() (int, any, *APIError) {
+	s, err := serverKind.findUnlocked(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req schema.ServerActionEnableRescueRequest
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	if req.Type != nil && *req.Type != "linux64" {
+		return 0, nil, errInvalid("type", "must be linux64")
+	}
+	for _, id := range req.SSHKeys {
+		if c.p.SSHKeys[id] == nil {
+			return 0, nil, errInvalid("ssh_keys", fmt.Sprintf("ssh key %d not found", id))
+		}
+	}
+	if s.RescueEnabled {
+		return 0, nil, newErr("rescue_already_enabled", "rescue mode is already enabled for server %d", s.ID)
+	}
+	s.RescueEnabled = true
+	a := c.newAction("enable_rescue", serverKind.ref(s))
+	return http.StatusCreated, map[string]any{"action": renderAction(a, c.now), "root_password": randomPassword()}, nil
+}
+
+func disableRescue(c *reqCtx, s *Server, _ *struct{}) (*Action, *APIError) {
+	if !s.RescueEnabled {
+		return nil, newErr("rescue_already_disabled", "rescue mode is already disabled for server %d", s.ID)
+	}
+	s.RescueEnabled = false
+	return c.newAction("disable_rescue", serverKind.ref(s)), nil
+}
+
+func attachISO(c *reqCtx, s *Server, req *schema.ServerActionAttachISORequest) (*Action, *APIError) {
+	iso, ok := isoByIDOrName(req.ISO)
+	if !ok {
+		return nil, errInvalid("iso", "iso not found")
+	}
+	st, _ := serverTypeByID(s.ServerTypeID)
+	if iso.arch != "" && iso.arch != st.arch {
+		return nil, errInvalid("iso", fmt.Sprintf("iso %s is for %s, the server is %s", iso.name, iso.arch, st.arch))
+	}
+	s.ISOID = iso.id
+	return c.newAction("attach_iso", serverKind.ref(s)), nil
+}
+
+func detachISO(c *reqCtx, s *Server, _ *struct{}) (*Action, *APIError) {
+	if s.ISOID == 0 {
+		return nil, newErr("no_iso_attached", "no iso is attached to server %d", s.ID)
+	}
+	s.ISOID = 0
+	return c.newAction("detach_iso", serverKind.ref(s)), nil
 }

@@ -52,6 +52,15 @@ func (c *reqCtx) renderServer(s *Server) serverJSON {
 		}
 		out.PrivateNet = append(out.PrivateNet, schema.ServerPrivateNet{Network: pn.Network, IP: pn.IP, AliasIPs: alias, MACAddress: pn.MAC})
 	}
+	for _, id := range sortedKeys(p.Volumes) {
+		if p.Volumes[id].ServerID == s.ID {
+			out.Volumes = append(out.Volumes, id)
+		}
+	}
+	if iso, ok := isoByID(s.ISOID); ok {
+		r := renderISO(iso)
+		out.ISO = &r
+	}
 	for _, id := range sortedKeys(p.LoadBalancers) {
 		if lbTargetsServer(c, p.LoadBalancers[id], s) {
 			out.LoadBalancers = append(out.LoadBalancers, id)
@@ -67,6 +76,11 @@ func (c *reqCtx) renderServer(s *Server) serverJSON {
 			v6.DNSPtr = append(v6.DNSPtr, schema.ServerPublicNetIPv6DNSPtr{IP: a, DNSPtr: ip.DNSPtr[a]})
 		}
 		js.PublicNet.IPv6 = v6
+	}
+	for _, id := range sortedKeys(p.FloatingIPs) {
+		if p.FloatingIPs[id].ServerID == s.ID {
+			js.PublicNet.FloatingIPs = append(js.PublicNet.FloatingIPs, id)
+		}
 	}
 	for _, fid := range sortedKeys(p.Firewalls) {
 		if firewallAppliesTo(p.Firewalls[fid], s) {
@@ -177,6 +191,9 @@ func (c *reqCtx) createServer() (int, any, *APIError) {
 		*x.dst = ip.ID
 	}
 	p.Servers[s.ID] = s
+	for _, vid := range req.Volumes {
+		p.Volumes[vid].ServerID = s.ID
+	}
 	for _, f := range req.Firewalls {
 		fw := p.Firewalls[f.Firewall]
 		if !containsID(fw.ServerIDs, s.ID) {
@@ -288,8 +305,17 @@ func (c *reqCtx) serverLocation(req serverCreateReq, st serverTypeSpec) (schema.
 // group a create request names.
 func (c *reqCtx) serverRefs(req serverCreateReq, sp *serverPlan) *APIError {
 	p := c.p
-	if len(req.Volumes) > 0 {
-		return errInvalid("volumes", fmt.Sprintf("volume %d not found", req.Volumes[0]))
+	for _, vid := range req.Volumes {
+		v := p.Volumes[vid]
+		if v == nil {
+			return errInvalid("volumes", fmt.Sprintf("volume %d not found", vid))
+		}
+		if v.ServerID != 0 {
+			return newErr("volume_already_attached", "volume %d is already attached to server %d", v.ID, v.ServerID)
+		}
+		if v.Location != sp.loc.Name {
+			return errInvalid("volumes", fmt.Sprintf("volume %d is in %s, the server in %s", v.ID, v.Location, sp.loc.Name))
+		}
 	}
 	for _, k := range req.SSHKeys {
 		key := c.sshKeyByIDOrName(k)
@@ -431,6 +457,17 @@ func (e *Emulator) removeServerLocked(p *Project, s *Server) {
 	}
 	for _, fw := range p.Firewalls {
 		fw.ServerIDs = removeID(fw.ServerIDs, s.ID)
+	}
+	// Volumes are detached and floating IPs unassigned, as on Hetzner.
+	for _, v := range p.Volumes {
+		if v.ServerID == s.ID {
+			v.ServerID = 0
+		}
+	}
+	for _, f := range p.FloatingIPs {
+		if f.ServerID == s.ID {
+			f.ServerID = 0
+		}
 	}
 	for _, lb := range p.LoadBalancers {
 		lb.Targets = deleteTargets(lb.Targets, func(t LBTarget) bool { return t.Type == "server" && t.ServerID == s.ID })

@@ -40,12 +40,15 @@ type Limits struct {
 	PrimaryIPs      int `json:"primary_ips"`
 	PlacementGroups int `json:"placement_groups"`
 	SSHKeys         int `json:"ssh_keys"`
+	Volumes         int `json:"volumes"`
+	FloatingIPs     int `json:"floating_ips"`
+	Certificates    int `json:"certificates"`
 }
 
 // DefaultLimits are generous defaults; tests and benchmarks change them via
 // the admin API.
 var DefaultLimits = Limits{Servers: 100, Networks: 50, Firewalls: 50, LoadBalancers: 25,
-	PrimaryIPs: 200, PlacementGroups: 50, SSHKeys: 200}
+	PrimaryIPs: 200, PlacementGroups: 50, SSHKeys: 200, Volumes: 100, FloatingIPs: 50, Certificates: 50}
 
 // Project holds one project's resources.
 type Project struct {
@@ -58,6 +61,9 @@ type Project struct {
 	LoadBalancers   map[int64]*LoadBalancer   `json:"load_balancers"`
 	SSHKeys         map[int64]*SSHKey         `json:"ssh_keys"`
 	PrimaryIPs      map[int64]*PrimaryIP      `json:"primary_ips"`
+	Volumes         map[int64]*Volume         `json:"volumes"`
+	FloatingIPs     map[int64]*FloatingIP     `json:"floating_ips"`
+	Certificates    map[int64]*Certificate    `json:"certificates"`
 	Actions         map[int64]*Action         `json:"actions"`
 }
 
@@ -75,6 +81,9 @@ func (p *Project) init() {
 	initMap(&p.LoadBalancers)
 	initMap(&p.SSHKeys)
 	initMap(&p.PrimaryIPs)
+	initMap(&p.Volumes)
+	initMap(&p.FloatingIPs)
+	initMap(&p.Certificates)
 	initMap(&p.Actions)
 }
 
@@ -98,6 +107,7 @@ type Server struct {
 	PlacementGroupID int64                   `json:"placement_group_id"`
 	Protection       schema.ServerProtection `json:"protection"`
 	RescueEnabled    bool                    `json:"rescue_enabled"`
+	ISOID            int64                   `json:"iso_id,omitempty"`
 	PrimaryDiskSize  int                     `json:"primary_disk_size"`
 	MACSeed          uint32                  `json:"mac_seed"`
 }
@@ -230,6 +240,13 @@ func loadState(dir string) (*State, error) {
 	initMap(&st.IPsInUse)
 	for _, p := range st.Projects {
 		p.init()
+		// State written before a kind existed has no limit for it.
+		for _, l := range []struct{ v, def *int }{{&p.Limits.Volumes, &DefaultLimits.Volumes},
+			{&p.Limits.FloatingIPs, &DefaultLimits.FloatingIPs}, {&p.Limits.Certificates, &DefaultLimits.Certificates}} {
+			if *l.v == 0 {
+				*l.v = *l.def
+			}
+		}
 	}
 	return st, nil
 }
