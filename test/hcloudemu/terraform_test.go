@@ -48,6 +48,7 @@ func TestTerraformOfficialProvider(t *testing.T) {
 	}
 	emu, srv := start()
 	pub, _ := testKey(42)
+	chain, key := testCertificate(t, "web.example.com")
 	tf := func(args ...string) (time.Duration, int, string) {
 		t.Helper()
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -55,7 +56,8 @@ func TestTerraformOfficialProvider(t *testing.T) {
 		cmd := exec.CommandContext(cctx, bin, args...)
 		cmd.Dir = work
 		cmd.Env = append(append([]string{}, env...), "HCLOUD_ENDPOINT="+srv.URL+"/v1", "HCLOUD_TOKEN="+tfToken,
-			"TF_VAR_ssh_public_key="+pub, "TF_INPUT=0")
+			"TF_VAR_ssh_public_key="+pub,
+			"TF_VAR_tls_certificate="+chain, "TF_VAR_tls_private_key="+key, "TF_INPUT=0")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		t0 := time.Now()
@@ -91,9 +93,22 @@ func TestTerraformOfficialProvider(t *testing.T) {
 			t.Errorf("server %s: status %s private %v pg %v fw %v", s.Name, s.Status, s.PrivateNet, s.PlacementGroup, s.PublicNet.Firewalls)
 		}
 	}
-	lbs, _ := c.LoadBalancer.All(ctx)
-	if len(lbs) != 1 || len(lbs[0].Targets) != 1 || len(lbs[0].Targets[0].Targets) != 3 || len(lbs[0].Services) != 1 {
-		t.Errorf("load balancer: %+v", lbs)
+	lb, _, err := c.LoadBalancer.GetByName(ctx, "emu-lb")
+	if err != nil || lb == nil || len(lb.Targets) != 1 || len(lb.Targets[0].Targets) != 3 || len(lb.Services) != 1 {
+		t.Errorf("load balancer: %+v %v", lb, err)
+	}
+	web, _, err := c.LoadBalancer.GetByName(ctx, "emu-web")
+	if err != nil || web == nil || len(web.Services) != 1 || web.Services[0].Protocol != hcloud.LoadBalancerServiceProtocolHTTPS ||
+		len(web.Services[0].HTTP.Certificates) != 1 {
+		t.Errorf("https load balancer: %+v %v", web, err)
+	}
+	vols, err := c.Volume.All(ctx)
+	if err != nil || len(vols) != 1 || vols[0].Server == nil || vols[0].LinuxDevice == "" {
+		t.Errorf("volumes: %+v %v", vols, err)
+	}
+	fips, err := c.FloatingIP.All(ctx)
+	if err != nil || len(fips) != 1 || fips[0].Server == nil || fipPtr(fips[0]) != "ingress.example.com" {
+		t.Errorf("floating ips: %+v %v", fips, err)
 	}
 
 	dPlan, code, out := tf("plan", "-detailed-exitcode", "-input=false", "-no-color")
@@ -114,30 +129,33 @@ func TestTerraformOfficialProvider(t *testing.T) {
 	dDestroy := mustTF("destroy", "-auto-approve", "-input=false", "-no-color")
 
 	c = hcloud.NewClient(hcloud.WithEndpoint(srv.URL+"/v1"), hcloud.WithToken(tfToken))
+	// The dump counts every kind the API has, so nothing can be left over
+	// unnoticed; the list calls cross-check it through the API.
 	left := 0
-	if l, err := c.Server.All(ctx); err == nil {
-		left += len(l)
-	}
-	if l, err := c.Network.All(ctx); err == nil {
-		left += len(l)
-	}
-	if l, err := c.Firewall.All(ctx); err == nil {
-		left += len(l)
-	}
-	if l, err := c.PlacementGroup.All(ctx); err == nil {
-		left += len(l)
-	}
-	if l, err := c.LoadBalancer.All(ctx); err == nil {
-		left += len(l)
-	}
-	if l, err := c.SSHKey.All(ctx); err == nil {
-		left += len(l)
-	}
-	if l, err := c.PrimaryIP.All(ctx); err == nil {
-		left += len(l)
+	for _, n := range []func() (int, error){
+		func() (int, error) { l, err := c.Server.All(ctx); return len(l), err },
+		func() (int, error) { l, err := c.Volume.All(ctx); return len(l), err },
+		func() (int, error) { l, err := c.FloatingIP.All(ctx); return len(l), err },
+		func() (int, error) { l, err := c.Certificate.All(ctx); return len(l), err },
+		func() (int, error) { l, err := c.LoadBalancer.All(ctx); return len(l), err },
+		func() (int, error) { l, err := c.PrimaryIP.All(ctx); return len(l), err },
+	} {
+		k, err := n()
+		if err != nil {
+			t.Fatal(err)
+		}
+		left += k
 	}
 	if dump := emu.Dump("tf")["tf"]; left != 0 || dump.Total != 0 {
 		t.Errorf("resources left after destroy: API %d, dump %+v", left, dump.Counts)
 	}
 	t.Logf("terraform apply %v, plan %v, destroy %v", dApply.Round(time.Millisecond), dPlan.Round(time.Millisecond), dDestroy.Round(time.Millisecond))
+}
+
+func fipPtr(f *hcloud.FloatingIP) string {
+	ptr, err := f.GetDNSPtrForIP(f.IP)
+	if err != nil {
+		return ""
+	}
+	return ptr
 }

@@ -152,3 +152,68 @@ output "server_ipv4" {
 output "load_balancer_ipv4" {
   value = hcloud_load_balancer.api.ipv4
 }
+
+variable "tls_certificate" {
+  type        = string
+  description = "PEM certificate for the HTTPS service."
+}
+
+variable "tls_private_key" {
+  type        = string
+  sensitive   = true
+  description = "PEM private key of tls_certificate."
+}
+
+resource "hcloud_volume" "data" {
+  name      = "emu-data"
+  size      = 10
+  server_id = hcloud_server.node[0].id
+  automount = false
+  format    = "ext4"
+  labels    = { purpose = "data" }
+}
+
+resource "hcloud_floating_ip" "ingress" {
+  name          = "emu-fip"
+  type          = "ipv4"
+  home_location = "fsn1"
+  labels        = { purpose = "ingress" }
+}
+
+resource "hcloud_floating_ip_assignment" "ingress" {
+  floating_ip_id = hcloud_floating_ip.ingress.id
+  server_id      = hcloud_server.node[1].id
+}
+
+resource "hcloud_rdns" "ingress" {
+  floating_ip_id = hcloud_floating_ip.ingress.id
+  ip_address     = hcloud_floating_ip.ingress.ip_address
+  dns_ptr        = "ingress.example.com"
+}
+
+resource "hcloud_uploaded_certificate" "web" {
+  name        = "emu-web"
+  certificate = var.tls_certificate
+  private_key = var.tls_private_key
+}
+
+resource "hcloud_load_balancer" "web" {
+  name               = "emu-web"
+  load_balancer_type = "lb11"
+  location           = "fsn1"
+}
+
+resource "hcloud_load_balancer_service" "https" {
+  load_balancer_id = hcloud_load_balancer.web.id
+  protocol         = "https"
+  listen_port      = 443
+  destination_port = 80
+  http {
+    certificates  = [hcloud_uploaded_certificate.web.id]
+    redirect_http = false
+  }
+}
+
+output "volume_linux_device" {
+  value = hcloud_volume.data.linux_device
+}
