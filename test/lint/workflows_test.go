@@ -44,7 +44,9 @@ jobs:
           cosign sign --yes ghcr.io/o/release/app@sha256:y
 `
 
-const goodVerify = `apiVersion: source.toolkit.fluxcd.io/v1
+// verifyDoc is a production signature gate accepting one identity.
+func verifyDoc(issuer, subject string) string {
+	return `apiVersion: source.toolkit.fluxcd.io/v1
 kind: OCIRepository
 metadata:
   name: app-release
@@ -52,9 +54,12 @@ spec:
   verify:
     provider: cosign
     matchOIDCIdentity:
-      - issuer: '^https://token\.actions\.githubusercontent\.com$'
-        subject: '^https://github\.com/sre-platform/platform/\.github/workflows/promote\.yml@refs/heads/main$'
+      - issuer: '` + issuer + `'
+        subject: '` + subject + `'
 `
+}
+
+var goodVerify = verifyDoc(`^https://token\.actions\.githubusercontent\.com$`, `^https://github\.com/sre-platform/platform/\.github/workflows/promote\.yml@refs/heads/main$`)
 
 // Each broken workflow must be reported with this message; the compliant
 // files beside it must not be.
@@ -90,28 +95,10 @@ jobs:
 			"", "job build can push images but signs none"},
 		{"signing without an OIDC token", "jobs:\n  build:\n    runs-on: x\n    permissions:\n      packages: write\n    steps:\n      - run: cosign sign --yes ghcr.io/o/app@sha256:x\n",
 			"", "job build signs with cosign but lacks permissions id-token: write"},
-		{"Flux accepts any branch", "", `apiVersion: source.toolkit.fluxcd.io/v1
-kind: OCIRepository
-metadata:
-  name: app-release
-spec:
-  verify:
-    provider: cosign
-    matchOIDCIdentity:
-      - issuer: '.*'
-        subject: '^https://github\.com/sre-platform/platform/\.github/workflows/promote\.yml@.*$'
-`, "OCIRepository app-release accepts promote.yml from any branch"},
-		{"Flux accepts another workflow", "", `apiVersion: source.toolkit.fluxcd.io/v1
-kind: OCIRepository
-metadata:
-  name: app-release
-spec:
-  verify:
-    provider: cosign
-    matchOIDCIdentity:
-      - issuer: '.*'
-        subject: '^https://github\.com/sre-platform/platform/\.github/workflows/images\.yml@refs/heads/main$'
-`, "OCIRepository app-release accepts no signature of a production job"},
+		{"Flux accepts any branch", "", verifyDoc(`.*`, `^https://github\.com/sre-platform/platform/\.github/workflows/promote\.yml@.*$`),
+			"OCIRepository app-release accepts promote.yml from any branch"},
+		{"Flux accepts another workflow", "", verifyDoc(`.*`, `^https://github\.com/sre-platform/platform/\.github/workflows/images\.yml@refs/heads/main$`),
+			"OCIRepository app-release accepts no signature of a production job"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -228,6 +228,11 @@ func attributes(b *hcl.Block, names []string, ctx *hcl.EvalContext) (map[string]
 		}
 		attrs = c.Attributes
 	}
+	return evalAttrs(attrs, ctx)
+}
+
+// evalAttrs evaluates arguments in ctx (nil: constants only, as in tfvars).
+func evalAttrs(attrs hcl.Attributes, ctx *hcl.EvalContext) (map[string]cty.Value, error) {
 	out := map[string]cty.Value{}
 	for n, a := range attrs {
 		v, diags := a.Expr.Value(ctx)
@@ -248,15 +253,7 @@ func tfvars(path string) (map[string]cty.Value, error) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	out := map[string]cty.Value{}
-	for n, a := range attrs {
-		v, diags := a.Expr.Value(nil)
-		if diags.HasErrors() {
-			return nil, diags
-		}
-		out[n] = v
-	}
-	return out, nil
+	return evalAttrs(attrs, nil)
 }
 
 // Config evaluates the platform_flux_instance arguments Terraform would pass
