@@ -27,6 +27,9 @@ type Config struct {
 
 // NewClient builds an hcloud-go client whose HTTP transport does the
 // retrying (hcloud-go's own retries are off so attempts are not multiplied).
+// Each attempt is bounded by Retry.AttemptTimeout; the chain as a whole only
+// by the caller's context, so a wait for a rate-limit reset of up to
+// Retry.MaxRateLimitWait is never cut short.
 func NewClient(c Config) *hcloud.Client {
 	endpoint := c.Endpoint
 	if endpoint == "" {
@@ -39,12 +42,18 @@ func NewClient(c Config) *hcloud.Client {
 		hcloud.WithToken(c.Token),
 		hcloud.WithEndpoint(endpoint),
 		hcloud.WithApplication("terraform-provider-platform", c.Version),
-		hcloud.WithHTTPClient(&http.Client{Transport: NewTransport(nil, c.Retry, c.Log), Timeout: 2 * time.Minute}),
+		hcloud.WithHTTPClient(c.httpClient()),
 		hcloud.WithRetryOpts(hcloud.RetryOpts{MaxRetries: 0}),
 		hcloud.WithPollOpts(hcloud.PollOpts{BackoffFunc: hcloud.ExponentialBackoffWithOpts(hcloud.ExponentialBackoffOpts{
 			Base: c.PollInterval, Multiplier: 1.5, Cap: c.PollMaxInterval, Jitter: true,
 		})}),
 	)
+}
+
+// httpClient has no Timeout of its own: http.Client.Timeout would bound the
+// whole retry chain, waits included.
+func (c Config) httpClient() *http.Client {
+	return &http.Client{Transport: NewTransport(nil, c.Retry, c.Log)}
 }
 
 // WaitActions waits for actions to finish, polling with the client's backoff,

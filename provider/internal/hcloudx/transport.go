@@ -28,12 +28,18 @@ type RetryPolicy struct {
 	MaxRateLimitWait time.Duration
 	// MaxRateLimitRetries bounds how many 429s one request waits out.
 	MaxRateLimitRetries int
+	// AttemptTimeout bounds one attempt (connect, send, headers and body).
+	// An attempt that runs out is retried like a network error. Nothing
+	// bounds the whole retry chain but the caller's context (the resource's
+	// operation timeout), so waits for a rate-limit reset hold however long
+	// MaxRateLimitWait allows. Zero: no per-attempt bound.
+	AttemptTimeout time.Duration
 }
 
 // DefaultRetryPolicy suits Hetzner's 3600 requests/hour budget.
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{MaxRetries: 5, BaseDelay: 500 * time.Millisecond, MaxDelay: 30 * time.Second,
-		MaxRateLimitWait: 2 * time.Minute, MaxRateLimitRetries: 10}
+		MaxRateLimitWait: 2 * time.Minute, MaxRateLimitRetries: 10, AttemptTimeout: time.Minute}
 }
 
 // Logger receives one line per attempt. It never sees headers or bodies, so
@@ -89,7 +95,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	retries, limited := 0, 0
 	for attempt := 1; ; attempt++ {
-		r := req.Clone(ctx)
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if t.Policy.AttemptTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, t.Policy.AttemptTimeout)
+		}
+		r := req.Clone(actx)
 		if body != nil {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -112,46 +122,72 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 		if ctx.Err() != nil {
 			if resp != nil {
-				return resp, nil
+				return keep(resp, cancel), nil
 			}
+			cancel()
 			return nil, ctx.Err()
 		}
 
 		var wait time.Duration
 		switch {
 		case err != nil:
-			if !retryableNetErr(err) || retries >= t.Policy.MaxRetries {
+			// The attempt ran out of its own time (the caller's has not).
+			timedOut := actx.Err() != nil
+			cancel()
+			if !(timedOut || retryableNetErr(err)) || retries >= t.Policy.MaxRetries {
+				if timedOut {
+					err = fmt.Errorf("%s %s: no answer within %s: %w", req.Method, req.URL.Path, t.Policy.AttemptTimeout, err)
+				}
 				return nil, err
 			}
 			wait = t.backoff(retries)
 			retries++
 		case resp.StatusCode == http.StatusTooManyRequests:
 			if limited >= t.Policy.MaxRateLimitRetries {
-				return resp, nil
+				return keep(resp, cancel), nil
 			}
 			wait = t.untilReset(resp)
 			if wait > t.Policy.MaxRateLimitWait {
-				return resp, nil
+				return keep(resp, cancel), nil
 			}
 			limited++
 		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 			if retries >= t.Policy.MaxRetries {
-				return resp, nil
+				return keep(resp, cancel), nil
 			}
 			wait = t.backoff(retries)
 			retries++
 		default:
-			return resp, nil
+			return keep(resp, cancel), nil
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
+		cancel()
 		t.log(ctx, "hcloud retry", map[string]any{"method": req.Method, "path": req.URL.Path, "wait_ms": wait.Milliseconds()})
 		if err := t.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 		}
 	}
+}
+
+// keep hands resp to the caller: the attempt's deadline goes on covering the
+// body, and is released when the caller closes it.
+func keep(resp *http.Response, cancel context.CancelFunc) *http.Response {
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func (t *Transport) log(ctx context.Context, msg string, f map[string]any) {

@@ -211,3 +211,128 @@ func TestNewClientUsesTransport(t *testing.T) {
 	}
 	_ = hcloud.Version
 }
+
+// virtualClock stands in for time in the transport: a sleep moves it on at
+// once, unless the request's context would end first, exactly as the real
+// sleep would fail at that deadline.
+type virtualClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func (c *virtualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *virtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if dl, ok := ctx.Deadline(); ok && dl.Before(c.now.Add(d)) {
+		return context.DeadlineExceeded
+	}
+	c.now = c.now.Add(d)
+	c.slept = append(c.slept, d)
+	return nil
+}
+
+// A rate limit that resets in 3 minutes is waited out when
+// rate_limit_max_wait allows 5, through the very http.Client the provider
+// uses: no deadline of the client cuts the retry chain short (a 2-minute
+// http.Client.Timeout did, whatever rate_limit_max_wait said).
+func TestRateLimitWaitLongerThanTwoMinutesHolds(t *testing.T) {
+	clock := &virtualClock{now: time.Now()}
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("RateLimit-Reset", strconv.FormatInt(clock.Now().Add(3*time.Minute).Unix(), 10))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	p := DefaultRetryPolicy()
+	p.MaxRateLimitWait = 5 * time.Minute
+	hc := Config{Retry: p}.httpClient()
+	tr := hc.Transport.(*Transport)
+	tr.now, tr.sleep = clock.Now, clock.Sleep
+
+	resp, err := hc.Get(srv.URL + "/v1/servers")
+	if err != nil {
+		t.Fatalf("the request failed during the rate-limit wait: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || calls.Load() != 2 {
+		t.Fatalf("status %d after %d calls, want 200 after 2", resp.StatusCode, calls.Load())
+	}
+	if len(clock.slept) != 1 || clock.slept[0] < 2*time.Minute {
+		t.Errorf("waited %v, want one wait of about 3 minutes", clock.slept)
+	}
+
+	// Above rate_limit_max_wait the 429 comes back without waiting.
+	calls.Store(0)
+	p.MaxRateLimitWait = time.Minute
+	hc = Config{Retry: p}.httpClient()
+	hc.Transport.(*Transport).now = clock.Now
+	resp, err = hc.Get(srv.URL + "/v1/servers")
+	if err != nil || resp.StatusCode != http.StatusTooManyRequests || calls.Load() != 1 {
+		t.Fatalf("want the 429 at once: %v, %v after %d calls", resp, err, calls.Load())
+	}
+	resp.Body.Close()
+}
+
+// An attempt that gets no answer within AttemptTimeout is abandoned and
+// retried; the caller sees the next attempt's answer.
+func TestAttemptTimeoutRetriesAHangingAttempt(t *testing.T) {
+	var calls atomic.Int32
+	var hangAll atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // then the server notices the client leaving
+		if calls.Add(1) == 1 || hangAll.Load() {
+			<-r.Context().Done() // hangs until the client gives up on it
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	p := DefaultRetryPolicy()
+	p.AttemptTimeout = 100 * time.Millisecond
+	tr, rec := newTestTransport(p)
+	resp, err := (&http.Client{Transport: tr}).Post(srv.URL+"/v1/servers", "application/json", strings.NewReader(`{"name":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != `{"ok":true}` || calls.Load() != 2 || len(rec.waits) != 1 {
+		t.Fatalf("body %q (%v) after %d calls and %d waits, want the second attempt's answer", b, err, calls.Load(), len(rec.waits))
+	}
+
+	// Every attempt hangs: the error says the attempts ran out of time.
+	hangAll.Store(true)
+	p.MaxRetries = 1
+	tr, _ = newTestTransport(p)
+	_, err = (&http.Client{Transport: tr}).Get(srv.URL + "/v1/servers")
+	if err == nil || !strings.Contains(err.Error(), "no answer within 100ms") {
+		t.Fatalf("err = %v, want the attempt timeout named", err)
+	}
+}
+
+// The attempt's deadline covers the body too, without cutting off a body
+// read after the headers arrived.
+func TestResponseBodyReadableAfterRoundTrip(t *testing.T) {
+	big := strings.Repeat("x", 4<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(http.Flusher).Flush() // headers first
+		io.WriteString(w, big)
+	}))
+	defer srv.Close()
+	resp, err := Config{Retry: DefaultRetryPolicy()}.httpClient().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || len(b) != len(big) {
+		t.Fatalf("read %d of %d bytes: %v", len(b), len(big), err)
+	}
+}

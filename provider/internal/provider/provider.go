@@ -72,12 +72,12 @@ func (p *platformProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Validators:  []validator.String{durationValidator{min: 100 * time.Millisecond, max: time.Minute}},
 			},
 			"max_retries": schema.Int64Attribute{
-				Description: "Retries of one API request after a 5xx response or a network error (0 to 20). Default 5.",
+				Description: "Retries of one API request after a 5xx response, a network error or an attempt without an answer within a minute (0 to 20). Default 5.",
 				Optional:    true,
 				Validators:  []validator.Int64{int64validator.Between(0, 20)},
 			},
 			"rate_limit_max_wait": schema.StringAttribute{
-				Description: "Longest wait for the rate limit to reset after a 429, as a Go duration (0s to 1h). Default `2m`.",
+				Description: "Longest wait for the rate limit to reset after a 429, as a Go duration (0s to 1h). Default `2m`. Each attempt is bounded (one minute); the chain of attempts and waits only by the resource's operation timeout, so any allowed wait holds.",
 				Optional:    true,
 				Validators:  []validator.String{durationValidator{min: 0, max: time.Hour}},
 			},
