@@ -17,7 +17,10 @@ type Boot struct {
 	Role     Role
 	NodeName string
 	Token    Token
-	PKI      *ClusterPKI // nil for agents (and servers joining without CA files)
+	// AgentToken is what a server accepts from agents besides its token
+	// (k3s agent-token); nil when unset and for agents.
+	AgentToken *Token
+	PKI        *ClusterPKI // nil for agents (and servers joining without CA files)
 	// Init is true for the first server of a cluster (no server URL).
 	Init bool
 }
@@ -70,6 +73,16 @@ func ParseBoot(userData, serverName string) (*Boot, error) {
 	}
 	if b.Token.CAHash != "" && b.PKI != nil && b.Token.CAHash != CAHashOf(b.PKI.ServerCA.CertPEM) {
 		return nil, fmt.Errorf("k3s config: token CA hash does not match server-ca.crt")
+	}
+	if b.Role == RoleServer && kc.AgentToken != "" {
+		at, err := ParseToken(kc.AgentToken)
+		if err != nil {
+			return nil, fmt.Errorf("k3s config: agent-token: %w", err)
+		}
+		if at.CAHash != "" && b.PKI != nil && at.CAHash != CAHashOf(b.PKI.ServerCA.CertPEM) {
+			return nil, fmt.Errorf("k3s config: agent-token CA hash does not match server-ca.crt")
+		}
+		b.AgentToken = &at
 	}
 	if _, err := kc.APIServiceIP(); err != nil {
 		return nil, err

@@ -160,6 +160,12 @@ func TestParseBoot(t *testing.T) {
 	if a.Role != RoleAgent || a.Init || a.NodeName != "worker-1" || a.PKI != nil {
 		t.Fatalf("agent boot: %+v", a)
 	}
+	// A server's agent-token is read; an agent's is ignored, as k3s does.
+	withAgentToken, _ := RenderCloudInit(CloudInitSpec{PKI: pki, Config: map[string]any{
+		"token": token, "agent-token": "K10" + CAHashOf(pki.ServerCA.CertPEM) + "::node:agentsecret", "cluster-init": true}})
+	if b, err := ParseBoot(withAgentToken, "x"); err != nil || b.AgentToken == nil || b.AgentToken.Secret != "agentsecret" || b.Token.Secret != "secret" {
+		t.Errorf("server with agent-token: %+v, %v", b, err)
+	}
 	// A token whose CA hash does not match the CA files is refused.
 	other, _ := GenerateClusterPKI()
 	bad, _ := RenderCloudInit(CloudInitSpec{PKI: pki, Config: map[string]any{

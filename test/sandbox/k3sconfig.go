@@ -36,6 +36,7 @@ type K3sConfig struct {
 	Raw map[string]any
 
 	Token          string
+	AgentToken     string // servers: the token agents may join with (k3s agent-token)
 	Server         string
 	ClusterInit    bool
 	NodeName       string
@@ -97,6 +98,7 @@ func MergeK3sConfig(files map[string][]byte) (*K3sConfig, error) {
 	}
 	c := &K3sConfig{Raw: merged}
 	c.Token = scalar(merged["token"])
+	c.AgentToken = scalar(merged["agent-token"])
 	c.Server = scalar(merged["server"])
 	c.NodeName = scalar(merged["node-name"])
 	c.ClusterDomain = scalar(merged["cluster-domain"])

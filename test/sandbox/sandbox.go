@@ -456,6 +456,9 @@ func (s *Sandbox) openCluster(m *machine) (*cluster, error) {
 		case errors.Is(err, os.ErrNotExist):
 			meta = &clusterMeta{ID: id, Project: m.info.Project, SecretDigest: SecretDigest(m.boot.Token.Secret),
 				Created: time.Now().UTC(), Servers: map[int64]string{}}
+			if m.boot.AgentToken != nil {
+				meta.AgentSecretDigest = SecretDigest(m.boot.AgentToken.Secret)
+			}
 		case err != nil:
 			return nil, err
 		}
@@ -519,7 +522,11 @@ func (s *Sandbox) findCluster(m *machine) (*cluster, error) {
 	if _, ok := found.apiURL(); !ok {
 		return nil, fmt.Errorf("waiting to join: the k3s server at %s is not ready", target)
 	}
-	if SecretDigest(m.boot.Token.Secret) != found.meta.SecretDigest {
+	// Servers join with the server token only; agents with it or, when the
+	// first server set one, with the agent token (as k3s does).
+	digest := SecretDigest(m.boot.Token.Secret)
+	if digest != found.meta.SecretDigest &&
+		(m.boot.Role != RoleAgent || found.meta.AgentSecretDigest == "" || digest != found.meta.AgentSecretDigest) {
 		return nil, fmt.Errorf("refused by %s: token does not match the cluster's (401 Unauthorized)", target)
 	}
 	if m.boot.Token.CAHash != "" && m.boot.Token.CAHash != CAHashOf(found.pki.ServerCA.CertPEM) {
@@ -543,11 +550,13 @@ func contains(list []string, s string) bool {
 // ---- clusters ----
 
 type clusterMeta struct {
-	ID           string           `json:"id"`
-	Project      string           `json:"project"`
-	SecretDigest string           `json:"secret_digest"`
-	Created      time.Time        `json:"created"`
-	Servers      map[int64]string `json:"servers"` // server ID → name, until deleted
+	ID           string `json:"id"`
+	Project      string `json:"project"`
+	SecretDigest string `json:"secret_digest"`
+	// AgentSecretDigest identifies the first server's agent-token, if any.
+	AgentSecretDigest string           `json:"agent_secret_digest,omitempty"`
+	Created           time.Time        `json:"created"`
+	Servers           map[int64]string `json:"servers"` // server ID → name, until deleted
 }
 
 func loadMeta(dir string) (*clusterMeta, error) {

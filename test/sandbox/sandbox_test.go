@@ -133,8 +133,9 @@ func TestSandboxClusterLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := "s3cr3t-cluster-secret"
+	agentToken := "K10" + CAHashOf(pki.ServerCA.CertPEM) + "::node:agent-only-secret"
 	serverUD, err := RenderCloudInit(CloudInitSpec{Hostname: "cp-1", PKI: pki, Config: map[string]any{
-		"token": FullToken(pki.ServerCA.CertPEM, secret), "cluster-init": true, "node-name": "cp-1",
+		"token": FullToken(pki.ServerCA.CertPEM, secret), "agent-token": agentToken, "cluster-init": true, "node-name": "cp-1",
 		"tls-san": []string{"api.sandbox.test"}, "node-label": []string{"pool=control-plane"},
 		"disable": []string{"traefik"}, "etcd-snapshot-schedule-cron": "0 */6 * * *",
 	}})
@@ -186,6 +187,14 @@ func TestSandboxClusterLifecycle(t *testing.T) {
 		t.Errorf("worker-1 addresses %v", n.Status.Addresses)
 	}
 
+	// An agent joins with the agent token; a server with it is refused.
+	w2UD, _ := RenderCloudInit(CloudInitSpec{Hostname: "worker-2", Config: map[string]any{"token": agentToken, "server": url1}})
+	w2 := s.createServer(ctx, "worker-2", w2UD)
+	eventually(t, time.Minute, "worker-2 Ready", func() error { _, err := nodeReady(ctx, admin, "worker-2"); return err })
+	usurperUD, _ := RenderCloudInit(CloudInitSpec{Hostname: "usurper", PKI: pki, Config: map[string]any{
+		"token": agentToken, "server": url1}})
+	usurper := s.createServer(ctx, "usurper", usurperUD)
+
 	// Wrong token: refused. Unknown server: waits. Broken cloud-init: runs, no node.
 	badUD, _ := RenderCloudInit(CloudInitSpec{Config: map[string]any{"token": "wrong", "server": url1}})
 	bad := s.createServer(ctx, "intruder", badUD)
@@ -193,12 +202,13 @@ func TestSandboxClusterLifecycle(t *testing.T) {
 	lost := s.createServer(ctx, "lost", lostUD)
 	broken := s.createServer(ctx, "broken", "#cloud-config\nwrite_files: [\n")
 	s.waitStatus(bad.ID, "token does not match")
+	s.waitStatus(usurper.ID, "token does not match")
 	s.waitStatus(lost.ID, "waiting to join")
 	s.waitStatus(broken.ID, "no k3s node")
 	if srv, _, _ := s.hc.Server.GetByID(ctx, broken.ID); srv.Status != hcloud.ServerStatusRunning {
 		t.Errorf("broken server status %s", srv.Status)
 	}
-	for _, name := range []string{"intruder", "lost", "broken"} {
+	for _, name := range []string{"intruder", "usurper", "lost", "broken"} {
 		if _, err := admin.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil {
 			t.Errorf("node %s registered", name)
 		}
@@ -211,6 +221,9 @@ func TestSandboxClusterLifecycle(t *testing.T) {
 	url2 := "https://" + cp2.PublicNet.IPv4.IP.String() + ":6443"
 	admin2 := clientFor(t, url2, pki, "admin", "system:masters")
 	eventually(t, 2*time.Minute, "cp-2 Ready via its own IP", func() error { _, err := nodeReady(ctx, admin2, "cp-2"); return err })
+
+	s.deleteServer(ctx, w2)
+	s.deleteServer(ctx, usurper)
 
 	// Deleting the agent: its Node goes NotReady (Unknown) and stays.
 	s.deleteServer(ctx, w1)
