@@ -17,6 +17,7 @@ module "cluster" {
   agent_pools        = var.agent_pools
   load_balancer      = var.load_balancer
   api_allowed_cidrs  = var.api_allowed_cidrs
+  allow_public_api   = var.allow_public_api
   ssh_allowed_cidrs  = var.ssh_allowed_cidrs
   ssh_public_key     = var.ssh_public_key
   etcd_snapshot_cron = var.etcd_snapshot_cron

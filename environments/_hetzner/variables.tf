@@ -109,9 +109,24 @@ variable "load_balancer" {
 }
 
 variable "api_allowed_cidrs" {
-  description = "Source CIDRs allowed to reach the Kubernetes API on the servers; must include where Terraform runs."
+  description = "Source CIDRs allowed to reach the Kubernetes API on the servers; must include where Terraform and kubectl run (the provider checks readiness and drains through it). Required: each <env>.tfvars holds a documentation placeholder (RFC 5737 / RFC 3849) to replace with your own, and against Hetzner's API a placeholder fails the plan. Ranges wider than /8 (IPv4) or /16 (IPv6) also need allow_public_api."
   type        = list(string)
-  default     = ["0.0.0.0/0", "::/0"]
+  nullable    = false
+
+  validation {
+    condition = var.hcloud_endpoint != "https://api.hetzner.cloud/v1" || !anytrue([for c in var.api_allowed_cidrs : try(
+      (!strcontains(c, ":") && tonumber(split("/", c)[1]) >= 24 &&
+      contains(["192.0.2.0", "198.51.100.0", "203.0.113.0"], cidrhost("${cidrhost(c, 0)}/24", 0))) ||
+      (strcontains(c, ":") && tonumber(split("/", c)[1]) >= 32 && cidrhost("${cidrhost(c, 0)}/32", 0) == "2001:db8::"),
+    false)])
+    error_message = "api_allowed_cidrs still holds a documentation placeholder (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or 2001:db8::/32 are never real sources): replace it in <env>.tfvars with the CIDRs of the machines that run Terraform and kubectl, e.g. your office's or CI runner's public address as a /32."
+  }
+}
+
+variable "allow_public_api" {
+  description = "Accept api_allowed_cidrs wider than /8 (IPv4) or /16 (IPv6), such as 0.0.0.0/0: the API port open to the internet, guarded by client certificates only."
+  type        = bool
+  default     = false
   nullable    = false
 }
 

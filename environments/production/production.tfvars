@@ -27,3 +27,11 @@ load_balancer = {
 }
 
 flux_cluster_size = "large"
+
+# Who may reach the Kubernetes API (6443/tcp) on the servers: the machines that
+# run Terraform (it waits for readiness and drains through it) and kubectl.
+# REPLACE the placeholder (a documentation range, RFC 5737, that matches no
+# real address) with your own CIDRs, e.g. ["<your public IPv4>/32"];
+# against Hetzner's API the plan refuses it. 0.0.0.0/0 needs
+# allow_public_api = true as well.
+api_allowed_cidrs = ["203.0.113.0/24"]

@@ -23,6 +23,11 @@ module "cluster" {
   labels        = { environment = "sandbox" }
   timeouts      = { create = "5m", delete = "5m" }
 
+  # The module asks for the API's CIDRs and an explicit opt-in for an open
+  # range; the sandbox's servers listen on loopback, so it keeps one.
+  api_allowed_cidrs = var.api_allowed_cidrs
+  allow_public_api  = true
+
   # No cloud-controller-manager runs here, but the Secret kube-system/hcloud
   # (the emulator's token, the network ID) is created as on Hetzner whenever
   # the token is passed (go tool task up, the e2e suites), so every sandbox

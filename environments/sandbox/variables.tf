@@ -47,6 +47,13 @@ variable "agent_count" {
   nullable    = false
 }
 
+variable "api_allowed_cidrs" {
+  description = "Source CIDRs allowed to reach the Kubernetes API. Open by default: the emulator filters no traffic, and the servers listen on loopback addresses. The Hetzner roots have no such default."
+  type        = list(string)
+  default     = ["0.0.0.0/0", "::/0"]
+  nullable    = false
+}
+
 variable "operator_manifest_path" {
   description = "Local Flux Operator install.yaml: the sandbox has no route to GitHub. hack/sandbox.sh passes .cache/flux-operator/<version>/install.yaml, written by `go run ./test/cmd/flux-operator-manifest`."
   type        = string

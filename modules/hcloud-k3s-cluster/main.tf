@@ -207,6 +207,8 @@ resource "platform_k3s_server" "first" {
   etcd_snapshot_cron = var.etcd_snapshot_cron
   timeouts           = var.timeouts
 
+  external_cloud_provider = var.hcloud_cloud_controller
+
   # A private IP can only be attached once the subnet exists.
   depends_on = [hcloud_network_subnet.nodes]
 }
@@ -233,6 +235,8 @@ resource "platform_k3s_server" "joining" {
   etcd_snapshot_cron = var.etcd_snapshot_cron
   timeouts           = var.timeouts
 
+  external_cloud_provider = var.hcloud_cloud_controller
+
   depends_on = [platform_k3s_server.first, hcloud_load_balancer_service.api, hcloud_load_balancer_target.api]
 }
 
@@ -246,7 +250,7 @@ resource "platform_k3s_agent" "this" {
   image        = var.image
   location     = each.value.location
   k3s_version  = var.k3s_version
-  token        = platform_k3s_cluster.this.token
+  token        = platform_k3s_cluster.this.agent_token # joins agents only; never the server token
   server_url   = local.join_url
   kubeconfig   = local.kubeconfig
   network_id   = hcloud_network.this.id
@@ -256,6 +260,8 @@ resource "platform_k3s_agent" "this" {
   node_labels  = merge(each.value.labels, { "platform.sre/pool" = each.value.pool })
   node_taints  = each.value.taints
   timeouts     = var.timeouts
+
+  external_cloud_provider = var.hcloud_cloud_controller
 
   depends_on = [hcloud_network_subnet.nodes, hcloud_load_balancer_target.api]
 }

@@ -114,9 +114,9 @@ variable "server_count" {
 }
 
 variable "server_taints" {
-  description = "Taints of the control-plane nodes, `key[=value]:Effect`; e.g. `[\"CriticalAddonsOnly=true:NoExecute\"]` keeps workloads on the agents. Changing them replaces the servers."
+  description = "Taints of the control-plane nodes, `key[=value]:Effect`. The default, `CriticalAddonsOnly=true:NoExecute`, keeps workloads off the servers, whose disks and user data hold the cluster's CA keys: only pods that tolerate it run there (k3s' CoreDNS, metrics-server and local-path provisioner do; an add-on that must run on every node, such as a DaemonSet, adds `tolerations: [{key: CriticalAddonsOnly, operator: Exists}]`). Needs at least one agent pool for everything else. `[]` lets workloads on the servers. Changing them replaces the servers."
   type        = list(string)
-  default     = []
+  default     = ["CriticalAddonsOnly=true:NoExecute"]
   nullable    = false
 
   validation {
@@ -182,15 +182,45 @@ variable "agent_pools" {
 }
 
 variable "api_allowed_cidrs" {
-  description = "Source CIDRs allowed to reach the Kubernetes API (6443/tcp) on the servers' public addresses. Must include the machine running Terraform: the provider waits for readiness through the first server's API. Hetzner load balancers have no firewall: with `load_balancer.enabled` the API is reachable on the balancer from anywhere (client certificates still required)."
+  description = "Source CIDRs allowed to reach the Kubernetes API (6443/tcp) on the servers' public addresses; required, no default. Must include the machine running Terraform: the provider waits for readiness and drains nodes through the servers' API. Ranges wider than a /8 (IPv4) or a /16 (IPv6), `0.0.0.0/0` and `::/0` among them, also need `allow_public_api = true`. Hetzner load balancers have no firewall: with `load_balancer.enabled` the API is reachable on the balancer from anywhere (client certificates still required)."
   type        = list(string)
-  default     = ["0.0.0.0/0", "::/0"]
   nullable    = false
 
   validation {
-    condition     = length(var.api_allowed_cidrs) > 0 && alltrue([for c in var.api_allowed_cidrs : can(cidrhost(c, 0))])
-    error_message = "api_allowed_cidrs must be a non-empty list of CIDRs such as 203.0.113.0/24 or 2001:db8::/32 (the provider needs the API to check node readiness)."
+    condition = length(var.api_allowed_cidrs) > 0 && alltrue([for c in var.api_allowed_cidrs :
+    can(cidrhost(c, 0)) && strcontains(c, "/") && try(cidrhost(c, 0) == lower(split("/", c)[0]), false)])
+    error_message = "api_allowed_cidrs must be a non-empty list of CIDRs, each written from its first address, such as 198.51.100.7/32, 198.51.100.0/24 or 2001:db8:1::/48 (not 198.51.100.7/24): the provider needs the API to check node readiness."
   }
+
+  validation {
+    condition = var.allow_public_api || alltrue([for c in var.api_allowed_cidrs : try(
+      tonumber(split("/", c)[1]) >= (strcontains(c, ":") ? 16 : 8),
+    true)])
+    error_message = "api_allowed_cidrs opens the Kubernetes API to a large part of the internet (a range wider than /8 for IPv4 or /16 for IPv6, e.g. 0.0.0.0/0): name the CIDRs of the machines that run Terraform and kubectl, or set allow_public_api = true to accept it (every request still needs a client certificate of the cluster's CA)."
+  }
+}
+
+variable "allow_public_api" {
+  description = "Accept `api_allowed_cidrs` wider than a /8 (IPv4) or a /16 (IPv6), such as `0.0.0.0/0`: the API port open to (much of) the internet, guarded only by client certificates. Default false."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "hcloud_cloud_controller" {
+  description = <<-EOT
+    The Hetzner cloud-controller-manager runs in the cluster (flux/infrastructure/controllers/hcloud) and owns node
+    initialisation, routes and load balancers. Every server and agent then gets `external_cloud_provider`: k3s' config
+    carries `kubelet-arg: [cloud-provider=external]` on every node and, on servers, `disable-cloud-controller: true` and
+    `servicelb` in `disable`, so k3s' own cloud controller and ServiceLB never compete with it. Nodes register with an
+    empty `spec.providerID` and the taint `node.cloudprovider.kubernetes.io/uninitialized=true:NoSchedule`; the
+    controller sets `hcloud://<server id>` and lifts the taint. Until it runs only pods that tolerate that taint are
+    scheduled, so it must be deployed in a way that does not depend on other pods. Default false: k3s' own cloud
+    controller (`k3s://<node>` provider IDs) and ServiceLB. Changing it replaces every node.
+  EOT
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "ssh_allowed_cidrs" {

@@ -11,9 +11,10 @@ mock_provider "platform" {
 }
 
 variables {
-  name        = "demo"
-  k3s_version = "v1.31.4+k3s1"
-  labels      = { env = "develop" }
+  name              = "demo"
+  k3s_version       = "v1.31.4+k3s1"
+  api_allowed_cidrs = ["198.51.100.7/32"]
+  labels            = { env = "develop" }
   agent_pools = {
     general = { server_type = "cx32", count = 2 }
     batch = {
@@ -71,10 +72,10 @@ run "pools_expand" {
     condition = alltrue([for a in platform_k3s_agent.this : (
       a.network_id == 1001 && a.firewall_ids == toset([2002]) && a.placement_group_id == null &&
       a.k3s_version == "v1.31.4+k3s1" && a.image == "ubuntu-24.04" &&
-      a.token == platform_k3s_cluster.this.token && a.server_url == "https://10.0.1.253:6443" &&
+      a.token == platform_k3s_cluster.this.agent_token && a.token != platform_k3s_cluster.this.token && a.server_url == "https://10.0.1.253:6443" &&
       a.kubeconfig == platform_k3s_server.first.kubeconfig
     )])
-    error_message = "Agents share network, firewall, version, image and token, and join through the first server."
+    error_message = "Agents share network, firewall, version and image, join through the first server, and hold the agent token, never the server token."
   }
 }
 

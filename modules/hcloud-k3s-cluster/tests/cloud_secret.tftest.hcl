@@ -14,8 +14,9 @@ mock_provider "platform" {
 }
 
 variables {
-  name        = "demo"
-  k3s_version = "v1.31.4+k3s1"
+  name              = "demo"
+  k3s_version       = "v1.31.4+k3s1"
+  api_allowed_cidrs = ["198.51.100.7/32"]
 }
 
 run "no_token_no_secret" {

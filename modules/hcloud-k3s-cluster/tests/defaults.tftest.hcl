@@ -12,8 +12,9 @@ mock_provider "platform" {
 }
 
 variables {
-  name        = "demo"
-  k3s_version = "v1.31.4+k3s1"
+  name              = "demo"
+  k3s_version       = "v1.31.4+k3s1"
+  api_allowed_cidrs = ["198.51.100.7/32"]
 }
 
 run "single_server_defaults" {
@@ -80,6 +81,14 @@ run "single_server_defaults" {
   assert {
     condition     = platform_k3s_server.first.cluster_bundle == platform_k3s_cluster.this.server_bundle
     error_message = "The first server takes the cluster's server bundle."
+  }
+  assert {
+    condition     = platform_k3s_server.first.node_taints == tolist(["CriticalAddonsOnly=true:NoExecute"])
+    error_message = "Servers carry CriticalAddonsOnly=true:NoExecute by default: workloads stay off the nodes that hold the CA keys."
+  }
+  assert {
+    condition     = platform_k3s_server.first.external_cloud_provider == false
+    error_message = "k3s keeps its own cloud controller unless hcloud_cloud_controller is set."
   }
   assert {
     condition     = platform_k3s_cluster.this.name == "demo" && platform_k3s_cluster.this.api_endpoint == null
@@ -198,5 +207,28 @@ run "custom_network_labels_and_settings" {
   assert {
     condition     = platform_k3s_server.first.timeouts.create == "30m" && platform_k3s_server.first.timeouts.delete == null
     error_message = "timeouts are passed through."
+  }
+}
+
+run "hcloud_cloud_controller" {
+  command = plan
+
+  variables {
+    server_count            = 3
+    hcloud_cloud_controller = true
+    agent_pools             = { general = { server_type = "cx32", count = 2 } }
+  }
+
+  assert {
+    condition = alltrue(concat(
+      [platform_k3s_server.first.external_cloud_provider],
+      [for s in platform_k3s_server.joining : s.external_cloud_provider],
+      [for a in platform_k3s_agent.this : a.external_cloud_provider],
+    ))
+    error_message = "One input hands every server and agent to the external cloud controller (k3s renders kubelet-arg cloud-provider=external, and on servers disable-cloud-controller and servicelb in disable)."
+  }
+  assert {
+    condition     = platform_k3s_server.first.disable == tolist(["traefik"])
+    error_message = "disable stays the user's list: the provider adds servicelb for an external cloud controller itself."
   }
 }

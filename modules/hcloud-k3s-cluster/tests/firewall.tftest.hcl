@@ -11,8 +11,9 @@ mock_provider "platform" {
 }
 
 variables {
-  name        = "demo"
-  k3s_version = "v1.31.4+k3s1"
+  name              = "demo"
+  k3s_version       = "v1.31.4+k3s1"
+  api_allowed_cidrs = ["198.51.100.7/32"]
   agent_pools = {
     general = { server_type = "cx32", count = 1 }
   }
@@ -37,9 +38,9 @@ run "ssh_closed_by_default" {
   }
   assert {
     condition = anytrue([for r in hcloud_firewall.this.rule : (
-      r.direction == "in" && r.protocol == "tcp" && r.port == "6443" && r.source_ips == toset(["0.0.0.0/0", "::/0"])
+      r.direction == "in" && r.protocol == "tcp" && r.port == "6443" && r.source_ips == toset(["198.51.100.7/32"])
     )])
-    error_message = "The API (6443/tcp) is open to api_allowed_cidrs, by default everywhere."
+    error_message = "The API (6443/tcp) is open to exactly api_allowed_cidrs."
   }
   assert {
     condition     = alltrue([for r in hcloud_firewall.this.rule : r.direction == "in"])
@@ -86,6 +87,22 @@ run "api_restricted" {
   assert {
     condition     = length([for r in hcloud_firewall.this.rule : r if contains(r.source_ips, "0.0.0.0/0") && r.protocol == "tcp"]) == 0
     error_message = "No TCP rule is open to the world once the API is restricted."
+  }
+}
+
+run "api_public_with_opt_in" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["0.0.0.0/0", "::/0"]
+    allow_public_api  = true
+  }
+
+  assert {
+    condition = anytrue([for r in hcloud_firewall.this.rule : (
+      r.port == "6443" && r.source_ips == toset(["0.0.0.0/0", "::/0"])
+    )])
+    error_message = "With allow_public_api the API rule admits the whole internet, as asked."
   }
 }
 

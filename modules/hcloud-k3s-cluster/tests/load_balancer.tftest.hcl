@@ -12,10 +12,11 @@ mock_provider "platform" {
 }
 
 variables {
-  name          = "demo"
-  k3s_version   = "v1.31.4+k3s1"
-  server_count  = 3
-  load_balancer = { enabled = true }
+  name              = "demo"
+  k3s_version       = "v1.31.4+k3s1"
+  api_allowed_cidrs = ["198.51.100.7/32"]
+  server_count      = 3
+  load_balancer     = { enabled = true }
   agent_pools = {
     general = { server_type = "cx32", count = 2 }
   }

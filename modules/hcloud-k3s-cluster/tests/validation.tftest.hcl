@@ -9,8 +9,9 @@ mock_provider "platform" {
 }
 
 variables {
-  name        = "demo"
-  k3s_version = "v1.31.4+k3s1"
+  name              = "demo"
+  k3s_version       = "v1.31.4+k3s1"
+  api_allowed_cidrs = ["198.51.100.7/32"]
 }
 
 run "valid_inputs_plan" {
@@ -368,6 +369,93 @@ run "api_cidrs_invalid" {
   }
 
   expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_missing_prefix_length" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["2001:db8::1"]
+  }
+
+  expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_host_bits_set" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["198.51.100.7/24"]
+  }
+
+  expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_whole_ipv4_internet_without_opt_in" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["198.51.100.7/32", "0.0.0.0/0"]
+  }
+
+  expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_whole_ipv6_internet_without_opt_in" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["::/0"]
+  }
+
+  expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_split_internet_without_opt_in" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["0.0.0.0/1", "128.0.0.0/1"]
+  }
+
+  expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_wide_ipv6_without_opt_in" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["2000::/3"]
+  }
+
+  expect_failures = [var.api_allowed_cidrs]
+}
+
+run "api_cidrs_boundaries_plan" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["10.0.0.0/8", "2a01::/16", "203.0.113.7/32"]
+  }
+
+  assert {
+    condition     = anytrue([for r in hcloud_firewall.this.rule : r.port == "6443" && length(r.source_ips) == 3])
+    error_message = "A /8 and an IPv6 /16 are accepted without allow_public_api."
+  }
+}
+
+run "api_cidrs_open_with_opt_in_plans" {
+  command = plan
+
+  variables {
+    api_allowed_cidrs = ["0.0.0.0/0", "::/0"]
+    allow_public_api  = true
+  }
+
+  assert {
+    condition     = anytrue([for r in hcloud_firewall.this.rule : r.port == "6443" && contains(r.source_ips, "0.0.0.0/0")])
+    error_message = "allow_public_api accepts the whole internet."
+  }
 }
 
 run "ssh_cidrs_invalid" {

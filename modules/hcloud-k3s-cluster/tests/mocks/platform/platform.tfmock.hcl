@@ -6,6 +6,7 @@ mock_resource "platform_k3s_cluster" {
   defaults = {
     id                    = "cluster-id"
     token                 = "K10mock::server:secret"
+    agent_token           = "K10mock::node:agentsecret"
     server_bundle         = "{\"mock\":true}"
     server_ca_certificate = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
     kubeconfig            = "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://203.0.113.10:6443\"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
