@@ -13,6 +13,7 @@ import (
 
 	"github.com/sre-platform/platform/apps/backend/internal/buildinfo"
 	"github.com/sre-platform/platform/apps/backend/internal/config"
+	"github.com/sre-platform/platform/apps/backend/internal/logging"
 	"github.com/sre-platform/platform/apps/backend/internal/server"
 	"github.com/sre-platform/platform/apps/backend/internal/tracing"
 )
@@ -36,7 +37,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	log := server.NewLogger(os.Stdout, cfg.LogLevel)
+	// Every line (access lines included) goes through one asynchronous
+	// writer: a request never waits for stdout, and Close below writes what
+	// is still queued once the server has stopped, so no line is lost on
+	// SIGTERM.
+	out := logging.NewAsyncWriter(os.Stdout, logging.DefaultBufferBytes)
+	defer func() { _ = out.Close() }()
+	log := logging.New(out, cfg.LogLevel)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

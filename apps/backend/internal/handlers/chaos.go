@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,24 +50,24 @@ func (s FaultState) Validate() error {
 
 // Faults holds the fault injection state shared by the chaos handlers and
 // the injection middleware.
+// The state is read by every request, so it is an immutable value behind an
+// atomic pointer (no lock on the request path).
 type Faults struct {
-	mu    sync.RWMutex
-	state FaultState
+	state atomic.Pointer[FaultState]
 }
 
 // Get returns the current state.
 func (f *Faults) Get() FaultState {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.state
+	if s := f.state.Load(); s != nil {
+		return *s
+	}
+	return FaultState{}
 }
 
 // Set replaces the state (validated by the caller) and returns it.
 func (f *Faults) Set(s FaultState) FaultState {
 	s.Active = s.LatencyMaxMs > 0 || s.ErrorRatio > 0
-	f.mu.Lock()
-	f.state = s
-	f.mu.Unlock()
+	f.state.Store(&s)
 	return s
 }
 
@@ -76,8 +76,8 @@ func (f *Faults) Set(s FaultState) FaultState {
 // probability errorRatio, a 503 problem instead of the handler.
 func (f *Faults) Inject(applies func(route string) bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		s := f.Get()
-		if !s.Active || !applies(c.FullPath()) {
+		s := f.state.Load()
+		if s == nil || !s.Active || !applies(c.FullPath()) {
 			return
 		}
 		if s.LatencyMaxMs > 0 {

@@ -1,15 +1,14 @@
 package handlers
 
 import (
-	"io/fs"
 	"net/http"
 	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	swaggerfiles "github.com/swaggo/files/v2"
 
 	"github.com/sre-platform/platform/apps/backend/internal/problem"
+	"github.com/sre-platform/platform/apps/backend/internal/swaggerui"
 )
 
 // SwaggerCSP is the Content-Security-Policy of the Swagger UI pages: only
@@ -30,17 +29,27 @@ const swaggerInitializer = `window.onload = function () {
 };
 `
 
-// swaggerAssets are the dist files the UI page needs (the source maps and
-// ES bundles stay unserved).
-var swaggerAssets = map[string]string{
-	"index.html":                      "text/html; charset=utf-8",
-	"index.css":                       "text/css; charset=utf-8",
-	"swagger-ui.css":                  "text/css; charset=utf-8",
-	"swagger-ui-bundle.js":            "text/javascript; charset=utf-8",
-	"swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
-	"favicon-16x16.png":               "image/png",
-	"favicon-32x32.png":               "image/png",
-}
+// swaggerPage is the UI page (swagger-ui's dist index.html, which loads the
+// initializer below).
+const swaggerPage = `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8">
+    <title>Swagger UI</title>
+    <link rel="stylesheet" type="text/css" href="./swagger-ui.css" />
+    <link rel="stylesheet" type="text/css" href="index.css" />
+    <link rel="icon" type="image/png" href="./favicon-32x32.png" sizes="32x32" />
+    <link rel="icon" type="image/png" href="./favicon-16x16.png" sizes="16x16" />
+  </head>
+
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="./swagger-ui-bundle.js" charset="UTF-8"> </script>
+    <script src="./swagger-ui-standalone-preset.js" charset="UTF-8"> </script>
+    <script src="./swagger-initializer.js" charset="UTF-8"> </script>
+  </body>
+</html>
+`
 
 // OpenAPI answers GET /openapi.yaml with the embedded document.
 func (h *Handlers) OpenAPI(c *gin.Context) {
@@ -62,20 +71,19 @@ func (h *Handlers) Swagger(c *gin.Context) {
 		name = "index.html"
 	}
 	c.Header("Content-Security-Policy", SwaggerCSP)
-	if name == "swagger-initializer.js" {
+	switch name {
+	case "index.html":
+		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(swaggerPage))
+		return
+	case "swagger-initializer.js":
 		c.Data(http.StatusOK, "text/javascript; charset=utf-8", []byte(swaggerInitializer))
 		return
 	}
-	ctype, ok := swaggerAssets[name]
+	asset, ok := swaggerui.Lookup(name)
 	if !ok {
 		problem.NotFound(c)
 		return
 	}
-	data, err := fs.ReadFile(swaggerfiles.FS, name)
-	if err != nil {
-		problem.NotFound(c)
-		return
-	}
 	c.Header("Cache-Control", "public, max-age=3600")
-	c.Data(http.StatusOK, ctype, data)
+	_ = swaggerui.Write(c.Writer, c.Request, asset)
 }

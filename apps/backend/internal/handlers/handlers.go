@@ -25,4 +25,6 @@ type Handlers struct {
 	Faults    *Faults
 	Recorder  *stats.Recorder
 	Spec      []byte
+
+	bodies bodies // set by Prepare
 }

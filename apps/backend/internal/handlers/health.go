@@ -53,7 +53,7 @@ type ReadinessBody struct {
 
 // Healthz is the liveness probe: the process serves HTTP.
 func (h *Handlers) Healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	writeJSON(c, http.StatusOK, h.bodies.healthz)
 }
 
 // Readyz is the readiness probe: 503 "draining" while drained.
@@ -61,10 +61,10 @@ func (h *Handlers) Readyz(c *gin.Context) { h.writeReadiness(c) }
 
 func (h *Handlers) writeReadiness(c *gin.Context) {
 	if h.Readiness.Ready() {
-		c.JSON(http.StatusOK, ReadinessBody{Status: "ready"})
+		writeJSON(c, http.StatusOK, h.bodies.ready)
 		return
 	}
-	c.JSON(http.StatusServiceUnavailable, ReadinessBody{Status: "draining"})
+	writeJSON(c, http.StatusServiceUnavailable, h.bodies.draining)
 }
 
 // ReadyzEnable leaves the drain state (409 once shutdown has begun).
@@ -73,12 +73,12 @@ func (h *Handlers) ReadyzEnable(c *gin.Context) {
 		problem.Write(c, http.StatusConflict, "the server is shutting down; readiness cannot be enabled")
 		return
 	}
-	c.JSON(http.StatusOK, ReadinessBody{Status: "ready"})
+	writeJSON(c, http.StatusOK, h.bodies.ready)
 }
 
 // ReadyzDisable enters the drain state; the response mirrors /readyz with
 // status 200.
 func (h *Handlers) ReadyzDisable(c *gin.Context) {
 	h.Readiness.Set(false)
-	c.JSON(http.StatusOK, ReadinessBody{Status: "draining"})
+	writeJSON(c, http.StatusOK, h.bodies.draining)
 }

@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"math"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -56,25 +54,16 @@ func (h *Handlers) Summary(c *gin.Context) {
 	c.JSON(http.StatusOK, Summary{Name: h.Name, Version: h.Version, Environment: h.Config.Environment, Links: links})
 }
 
-// VersionInfo answers GET /version.
+// VersionInfo answers GET /version (encoded once, by Prepare).
 func (h *Handlers) VersionInfo(c *gin.Context) {
-	c.JSON(http.StatusOK, Version{Version: h.Version, Commit: h.Commit})
+	writeJSON(c, http.StatusOK, h.bodies.version)
 }
 
-// Info answers GET /api/info.
+// Info answers GET /api/info: the Info document, encoded once by Prepare
+// except for uptimeSeconds (rounded to milliseconds).
 func (h *Handlers) Info(c *gin.Context) {
-	up := h.Now().Sub(h.StartedAt).Seconds()
-	c.JSON(http.StatusOK, Info{
-		Name:          h.Name,
-		Version:       h.Version,
-		Commit:        h.Commit,
-		Hostname:      h.Hostname,
-		GoVersion:     h.GoVersion,
-		UptimeSeconds: math.Round(up*1000) / 1000,
-		StartedAt:     h.StartedAt.UTC().Format(time.RFC3339),
-		Message:       h.Config.UIMessage,
-		Color:         h.Config.UIColor,
-		Environment:   h.Config.Environment,
-		ChaosEnabled:  h.Config.ChaosEnabled,
-	})
+	bp := infoBufs.Get().(*[]byte)
+	*bp = h.infoBody((*bp)[:0])
+	writeJSON(c, http.StatusOK, *bp)
+	infoBufs.Put(bp)
 }

@@ -1,66 +1,77 @@
 package loadgen
 
 import (
-	"bytes"
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 )
 
-func TestPercentile(t *testing.T) {
-	var s []time.Duration
-	for i := 1; i <= 100; i++ {
-		s = append(s, time.Duration(i)*time.Millisecond)
-	}
-	if p := Percentile(s, 0.5); p != 50*time.Millisecond {
-		t.Errorf("p50 = %s", p)
-	}
-	if p := Percentile(s, 0.99); p != 99*time.Millisecond {
-		t.Errorf("p99 = %s", p)
-	}
-	if Percentile(nil, 0.99) != 0 || Percentile(s[:1], 0.99) != time.Millisecond {
-		t.Error("edge cases")
-	}
-}
+// A report of Debian's wrk 4.1.0 (-t1 -c32 -d2s --latency), with errors.
+const wrkReport = `Running 2s test @ http://127.0.0.1:40113/api/info
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.43ms    2.10ms  41.35ms   93.88%
+    Req/Sec    24.06k     1.39k   26.08k    70.00%
+  Latency Distribution
+     50%  824.00us
+     75%    1.35ms
+     90%    2.75ms
+     99%   11.52ms
+  47912 requests in 2.00s, 25.54MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  23951.31
+Transfer/sec:     12.77MB
+`
 
-func TestRunCountsRequestsAndErrors(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/bad" {
-			w.WriteHeader(500)
-		}
-	}))
-	defer srv.Close()
-	r, err := Run(context.Background(), Options{URL: srv.URL + "/ok", Concurrency: 1, Duration: 100 * time.Millisecond})
-	if err != nil || r.Requests == 0 || r.Errors != 0 || r.P50 <= 0 || r.P99 < r.P50 {
-		t.Errorf("ok run = %+v %v", r, err)
-	}
-	r, _ = Run(context.Background(), Options{URL: srv.URL + "/bad", Concurrency: 1, Duration: 100 * time.Millisecond})
-	if r.Errors == 0 || r.Requests != 0 {
-		t.Errorf("bad run = %+v", r)
-	}
-}
-
-func TestSinkAcceptsTraces(t *testing.T) {
-	s, err := StartSink()
+func TestParseWrk(t *testing.T) {
+	r, err := ParseWrk(wrkReport)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	resp, err := http.Post("http://"+s.Addr+"/v1/traces", "application/x-protobuf", bytes.NewReader([]byte{1, 2, 3}))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("post: %v %v", resp, err)
+	want := Result{Requests: 47912, Elapsed: 2 * time.Second, RPS: 23951.31, P50: 824 * time.Microsecond,
+		P99: 11520 * time.Microsecond, Max: 41350 * time.Microsecond, Errors: 7}
+	if r != want {
+		t.Errorf("got %+v\nwant %+v", r, want)
 	}
-	resp.Body.Close()
-	if s.Requests.Load() != 1 || s.Bytes.Load() != 3 {
-		t.Errorf("sink counted %d requests, %d bytes", s.Requests.Load(), s.Bytes.Load())
+	if _, err := ParseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
+		t.Error("a failed run parsed")
+	}
+}
+
+func TestSplitAndCPUList(t *testing.T) {
+	for in, want := range map[string][]int{"0-1": {0, 1}, "0,2-3": {0, 2, 3}, "5": {5}} {
+		got, err := ParseCPUList(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "a", "3-1"} {
+		if _, err := ParseCPUList(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if s, l, err := Split([]int{0, 1}); err != nil || s != "0" || l != "1" {
+		t.Errorf("2 CPUs: %q %q %v", s, l, err)
+	}
+	if s, l, _ := Split([]int{0, 1, 2, 3}); s != "0,1" || l != "2,3" {
+		t.Errorf("4 CPUs: %q %q", s, l)
+	}
+	if _, _, err := Split([]int{0}); err == nil {
+		t.Error("1 CPU accepted")
+	}
+	if cpus, err := AllowedCPUs(); err != nil || len(cpus) == 0 {
+		t.Errorf("AllowedCPUs: %v %v", cpus, err)
 	}
 }
 
 func TestPeakRSS(t *testing.T) {
-	if rss, err := PeakRSS(os.Getpid()); err != nil || rss <= 0 {
+	rss, err := PeakRSS(os.Getpid())
+	if err != nil || rss < 1<<20 {
 		t.Errorf("PeakRSS = %d, %v", rss, err)
+	}
+	if _, err := PeakRSS(1 << 30); err == nil {
+		t.Error("no error for a missing process")
 	}
 }

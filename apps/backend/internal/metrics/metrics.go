@@ -6,6 +6,8 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,6 +29,23 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+
+	// series caches the counter and histogram child of each method, route
+	// and status seen, so observing a request is one lock-free map lookup
+	// (no label hashing, no label strings built). Copy-on-write: the set is
+	// small and bounded (standard methods × route templates × status codes).
+	series atomic.Pointer[map[seriesKey]series]
+	mu     sync.Mutex // serialises additions to series
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New registers http_requests_total, http_request_duration_seconds,
@@ -56,6 +75,7 @@ func New(version, commit, goVersion string) *Metrics {
 		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": goVersion},
 	})
 	buildInfo.Set(1)
+	m.series.Store(&map[seriesKey]series{})
 	reg.MustRegister(m.requests, m.duration, m.inFlight, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -85,27 +105,41 @@ func Method(m string) string {
 	return "OTHER"
 }
 
-// Observer receives every finished request (the dashboard statistics).
-type Observer interface {
-	Observe(route string, status int, d time.Duration)
+// Begin counts a request in flight; Done must follow (deferred).
+func (m *Metrics) Begin() { m.inFlight.Inc() }
+
+// Done ends what Begin started.
+func (m *Metrics) Done() { m.inFlight.Dec() }
+
+// Observe records a finished request: method (bounded by Method), route label
+// and status. It must be called outside the panic recovery so that a
+// recovered panic is counted as the 500 it became.
+func (m *Metrics) Observe(method, route string, status int, d time.Duration) {
+	k := seriesKey{Method(method), route, status}
+	s, ok := (*m.series.Load())[k]
+	if !ok {
+		s = m.add(k)
+	}
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
 }
 
-// Middleware records each request. It must run outside the panic recovery so
-// that a recovered panic is counted as the 500 it became.
-func (m *Metrics) Middleware(obs Observer) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		m.inFlight.Inc()
-		defer m.inFlight.Dec()
-		c.Next()
-		d := time.Since(start)
-		route := Route(c)
-		method := Method(c.Request.Method)
-		status := c.Writer.Status()
-		m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(method, route).Observe(d.Seconds())
-		if obs != nil {
-			obs.Observe(route, status, d)
-		}
+func (m *Metrics) add(k seriesKey) series {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.series.Load()
+	if s, ok := old[k]; ok {
+		return s
 	}
+	s := series{
+		requests: m.requests.WithLabelValues(k.method, k.route, strconv.Itoa(k.status)),
+		duration: m.duration.WithLabelValues(k.method, k.route),
+	}
+	next := make(map[seriesKey]series, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = s
+	m.series.Store(&next)
+	return s
 }

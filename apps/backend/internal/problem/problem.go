@@ -18,8 +18,12 @@ import (
 // ContentType is the media type of problem details.
 const ContentType = "application/problem+json"
 
-// RequestIDKey is the gin context key under which the request ID is stored.
-const RequestIDKey = "requestID"
+// RequestIDHeader is the response header that carries the request ID (set
+// first thing by the server's telemetry middleware).
+const RequestIDHeader = "X-Request-ID"
+
+// RequestID is the ID of the request being answered, or "".
+func RequestID(c *gin.Context) string { return c.Writer.Header().Get(RequestIDHeader) }
 
 // Details is an RFC 9457 problem document.
 type Details struct {
@@ -50,9 +54,7 @@ func New(status int, detail string) Details {
 func Write(c *gin.Context, status int, detail string) {
 	p := New(status, detail)
 	p.Instance = c.Request.URL.Path
-	if id, ok := c.Get(RequestIDKey); ok {
-		p.RequestID, _ = id.(string)
-	}
+	p.RequestID = RequestID(c)
 	Render(c, p)
 }
 
@@ -102,10 +104,9 @@ func Recovery(log *slog.Logger) gin.HandlerFunc {
 			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(v)
 			}
-			id, _ := c.Get(RequestIDKey)
 			log.ErrorContext(c.Request.Context(), "panic recovered",
 				"panic", fmt.Sprint(v),
-				"request_id", id,
+				"request_id", RequestID(c),
 				"method", c.Request.Method,
 				"path", c.Request.URL.Path,
 				"stack", string(debug.Stack()))

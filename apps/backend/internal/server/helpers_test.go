@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sre-platform/platform/apps/backend/internal/config"
+	"github.com/sre-platform/platform/apps/backend/internal/logging"
 	"github.com/sre-platform/platform/apps/backend/internal/problem"
 )
 
@@ -65,7 +66,7 @@ func newFixture(t *testing.T, mutate func(*config.Config), deps ...Deps) *fixtur
 	if len(deps) > 0 {
 		d = deps[0]
 	}
-	d.Logger = NewLogger(logs, slog.LevelDebug)
+	d.Logger = logging.New(logs, slog.LevelDebug)
 	srv, err := New(cfg, d)
 	if err != nil {
 		t.Fatalf("New: %v", err)

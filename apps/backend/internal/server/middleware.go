@@ -1,81 +1,31 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/sre-platform/platform/apps/backend/internal/metrics"
 	"github.com/sre-platform/platform/apps/backend/internal/problem"
 )
 
 // RequestIDHeader carries the request ID in both directions.
-const RequestIDHeader = "X-Request-ID"
+const RequestIDHeader = problem.RequestIDHeader
 
-// requestID accepts a well-formed incoming X-Request-ID or makes one, puts it
-// in the gin context, the request context (for logs) and the response.
-func requestID() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id := c.GetHeader(RequestIDHeader)
-		if !validRequestID(id) {
-			var b [16]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		c.Set(problem.RequestIDKey, id)
-		c.Request = c.Request.WithContext(withRequestID(c.Request.Context(), id))
-		c.Header(RequestIDHeader, id)
-		c.Next()
-	}
-}
-
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// accessLog writes one line per request; probes and scrapes log at debug.
-func accessLog(log *slog.Logger, quiet func(route string) bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		route := metrics.Route(c)
-		status := c.Writer.Status()
-		level := slog.LevelInfo
-		switch {
-		case status >= 500:
-			level = slog.LevelError
-		case quiet(route):
-			level = slog.LevelDebug
-		}
-		ctx := c.Request.Context()
-		if !log.Enabled(ctx, level) {
-			return
-		}
-		log.LogAttrs(ctx, level, "request",
-			slog.String("method", c.Request.Method),
-			slog.String("route", route),
-			slog.String("path", c.Request.URL.Path),
-			slog.Int("status", status),
-			slog.Int("bytes", c.Writer.Size()),
-			slog.Float64("duration_seconds", time.Since(start).Seconds()),
-			slog.String("client_ip", c.ClientIP()),
-			slog.String("user_agent", c.Request.UserAgent()),
-		)
-	}
+// securityHeaderValues are set on every response. The value slices are
+// shared (net/http only reads them; a handler that changes a header, such as
+// the Swagger pages' CSP, replaces the slice).
+var securityHeaderValues = []struct {
+	key   string // canonical form
+	value []string
+}{
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	{"Cache-Control", []string{"no-store"}},
 }
 
 // securityHeaders sets the headers every response carries. Handlers that
@@ -83,12 +33,9 @@ func accessLog(log *slog.Logger, quiet func(route string) bool) gin.HandlerFunc 
 func securityHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
+		for _, kv := range securityHeaderValues {
+			h[kv.key] = kv.value[:1:1]
+		}
 	}
 }
 
@@ -130,7 +77,7 @@ func bodyLimit(max int64) gin.HandlerFunc {
 			problem.Write(c, http.StatusRequestEntityTooLarge, "request body larger than the limit")
 			return
 		}
-		if c.Request.Body != nil {
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
 		}
 	}

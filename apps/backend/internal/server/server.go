@@ -13,14 +13,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sre-platform/platform/apps/backend/api"
 	"github.com/sre-platform/platform/apps/backend/internal/buildinfo"
 	"github.com/sre-platform/platform/apps/backend/internal/config"
 	"github.com/sre-platform/platform/apps/backend/internal/handlers"
+	"github.com/sre-platform/platform/apps/backend/internal/logging"
 	"github.com/sre-platform/platform/apps/backend/internal/metrics"
 	"github.com/sre-platform/platform/apps/backend/internal/stats"
 	"github.com/sre-platform/platform/apps/backend/internal/tracing"
@@ -33,6 +31,9 @@ func init() {
 
 // ServiceName names the service in /api/info and in traces.
 const ServiceName = "backend"
+
+// MaxHeaderBytes bounds the request header.
+const MaxHeaderBytes = 64 << 10
 
 // StatsStep and StatsKeep shape the dashboard's ring buffer.
 const (
@@ -52,7 +53,7 @@ var (
 
 // Deps are the collaborators a server is built with.
 type Deps struct {
-	Logger  *slog.Logger
+	Logger  *logging.Logger  // nil: logs discarded
 	Tracing *tracing.Tracing // nil: tracing off
 	Now     func() time.Time // nil: time.Now
 }
@@ -60,22 +61,15 @@ type Deps struct {
 // Server is the configured backend.
 type Server struct {
 	cfg       config.Config
-	log       *slog.Logger
+	log       *logging.Logger
 	tracing   *tracing.Tracing
+	routes    routeTable
 	Engine    *gin.Engine
 	HTTP      *http.Server
 	Metrics   *metrics.Metrics
 	Readiness *handlers.Readiness
 	Faults    *handlers.Faults
 	Stats     *stats.Recorder
-}
-
-type statsObserver struct{ r *stats.Recorder }
-
-func (o statsObserver) Observe(route string, status int, d time.Duration) {
-	if route == metrics.Unmatched || !statsExcluded.has(route) {
-		o.r.Observe(status, d)
-	}
 }
 
 // New builds the server for cfg.
@@ -85,7 +79,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	}
 	log := deps.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = logging.Discard()
 	}
 	now := deps.Now
 	if now == nil {
@@ -127,7 +121,13 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		Recorder:  s.Stats,
 		Spec:      api.Spec,
 	}
-	s.Engine = s.routes(h, newValidator(doc), tr.Provider, tr.Propagator)
+	if err := h.Prepare(); err != nil {
+		return nil, err
+	}
+	v := newValidator(doc)
+	s.Engine = s.buildEngine(h, v)
+	s.routes = newRouteTable(s.Engine.Routes())
+	v.bind(s.Engine.Routes())
 	s.HTTP = &http.Server{
 		Addr:              cfg.Addr(),
 		Handler:           s.Engine,
@@ -135,18 +135,19 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }
 
-// routes builds the engine. Middleware order, outermost first:
+// buildEngine builds the engine. Middleware order, outermost first:
 //
-//	recovery (last resort) → request ID → tracing → access log → metrics →
-//	recovery (counted as 500) → security headers → CORS → body limit →
-//	fault injection → [group: chaos gate → OpenAPI validation] → handler
-func (s *Server) routes(h *handlers.Handlers, v *validator, tp trace.TracerProvider, prop propagation.TextMapPropagator) *gin.Engine {
+//	recovery (last resort) → telemetry (request ID, tracing, then metrics,
+//	statistics and access log) → recovery (counted as 500) → security
+//	headers → CORS → body limit → fault injection → [group: chaos gate →
+//	OpenAPI validation] → handler
+func (s *Server) buildEngine(h *handlers.Handlers, v *validator) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
@@ -155,19 +156,13 @@ func (s *Server) routes(h *handlers.Handlers, v *validator, tp trace.TracerProvi
 	_ = e.SetTrustedProxies(nil) // ClientIP is the peer address unless a proxy is configured
 
 	e.Use(
-		problemRecovery(s.log),
-		requestID(),
-		otelgin.Middleware(ServiceName,
-			otelgin.WithTracerProvider(tp),
-			otelgin.WithPropagators(prop),
-			otelgin.WithGinFilter(func(c *gin.Context) bool { return !probeRoutes.has(c.FullPath()) })),
-		accessLog(s.log, probeRoutes.has),
-		s.Metrics.Middleware(statsObserver{s.Stats}),
-		problemRecovery(s.log),
+		problemRecovery(s.log.Logger),
+		s.telemetry(),
+		problemRecovery(s.log.Logger),
 		securityHeaders(),
 		cors(s.cfg.CORSOrigins),
 		bodyLimit(s.cfg.MaxBodyBytes),
-		s.Faults.Inject(func(route string) bool { return route != "" && !faultExempt.has(route) }),
+		s.Faults.Inject(func(route string) bool { return route != "" && !s.routes[route].faultExempt }),
 	)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
@@ -215,7 +210,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	go func() { serveErr <- s.HTTP.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "version", buildinfo.Version, "commit", buildinfo.Commit,
 		"environment", s.cfg.Environment, "chaos_enabled", s.cfg.ChaosEnabled, "tracing", s.tracing.Enabled,
-		"otlp_protocol", s.tracing.Protocol)
+		"otlp_protocol", s.tracing.Protocol, "sampler", s.tracing.SamplerName)
 
 	select {
 	case err := <-serveErr:

@@ -23,11 +23,11 @@ func TestShutdownOrder(t *testing.T) {
 	exp := &keepingExporter{}
 	// A batcher that would not export on its own within the test: only the
 	// shutdown flush can deliver the spans.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Hour)))
+	tr := tracing.New(sdktrace.AlwaysSample(), sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Hour)))
 	f := newFixture(t, func(c *config.Config) {
 		c.DrainDelay = 1500 * time.Millisecond
 		c.ShutdownTimeout = 10 * time.Second
-	}, Deps{Tracing: tracing.New(tp)})
+	}, Deps{Tracing: tr})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

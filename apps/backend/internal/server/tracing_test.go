@@ -22,9 +22,9 @@ func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 
 func TestSpansCarryRouteAndStatus(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	f := newFixture(t, nil, Deps{Tracing: tracing.New(tp)})
+	tr := tracing.New(sdktrace.ParentBased(sdktrace.AlwaysSample()), sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+	f := newFixture(t, nil, Deps{Tracing: tr})
 
 	const parent = "4bf92f3577b34da6a3ce929d0e0e4736"
 	f.do(t, "GET", "/api/info", nil, "traceparent", "00-"+parent+"-00f067aa0ba902b7-01", "baggage", "tenant=blue")
