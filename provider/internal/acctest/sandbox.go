@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,47 @@ type Env struct {
 	// Endpoint is the /v1 URL for hcloud_endpoint / HCLOUD_ENDPOINT.
 	Endpoint string
 	admin    *httptest.Server
+	booted   *userDataLog
+}
+
+// userDataLog records the user data of every server that powers on, by
+// name, and passes the event on to the k3s boot simulation when there is one.
+type userDataLog struct {
+	mu     sync.Mutex
+	byName map[string]string
+	next   hcloudemu.PowerHook
+}
+
+func (l *userDataLog) ServerPowerOn(ctx context.Context, s hcloudemu.ServerInfo) error {
+	l.mu.Lock()
+	l.byName[s.Name] = s.UserData
+	l.mu.Unlock()
+	if l.next == nil {
+		return nil
+	}
+	return l.next.ServerPowerOn(ctx, s)
+}
+
+func (l *userDataLog) ServerPowerOff(ctx context.Context, s hcloudemu.ServerInfo) error {
+	if l.next == nil {
+		return nil
+	}
+	return l.next.ServerPowerOff(ctx, s)
+}
+
+func (l *userDataLog) ServerDelete(ctx context.Context, s hcloudemu.ServerInfo) error {
+	if l.next == nil {
+		return nil
+	}
+	return l.next.ServerDelete(ctx, s)
+}
+
+// UserData is the user data the server named name booted with ("" when no
+// such server powered on): what Hetzner's metadata service would serve.
+func (e *Env) UserData(name string) string {
+	e.booted.mu.Lock()
+	defer e.booted.mu.Unlock()
+	return e.booted.byName[name]
 }
 
 // Options tune the environment.
@@ -64,7 +106,7 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{t: t}
+	e := &Env{t: t, booted: &userDataLog{byName: map[string]string{}}}
 	cfg := hcloudemu.Config{
 		StateDir: t.TempDir(),
 		Speed:    o.Speed,
@@ -86,9 +128,10 @@ func Start(t testing.TB, o Options) *Env {
 			t.Fatal(err)
 		}
 		e.Sandbox = sb
-		cfg.Hook = sb
+		e.booted.next = sb
 		t.Cleanup(func() { sb.Close() })
 	}
+	cfg.Hook = e.booted
 	em, err := hcloudemu.New(cfg)
 	if err != nil {
 		t.Fatal(err)

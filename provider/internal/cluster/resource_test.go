@@ -46,6 +46,7 @@ func TestAccCluster(t *testing.T) {
 				Config: config("demo", "v1.31.4+k3s1", "203.0.113.10", 365),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestMatchResourceAttr("platform_k3s_cluster.test", "token", regexp.MustCompile(`^K10[0-9a-f]{64}::server:[0-9a-f]{48}$`)),
+					resource.TestMatchResourceAttr("platform_k3s_cluster.test", "agent_token", regexp.MustCompile(`^K10[0-9a-f]{64}::node:[0-9a-f]{48}$`)),
 					resource.TestCheckResourceAttr("platform_k3s_cluster.test", "ca_validity_days", "3650"),
 					resource.TestCheckResourceAttrSet("platform_k3s_cluster.test", "ca_expires_at"),
 					capture,
@@ -62,8 +63,8 @@ func TestAccCluster(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						if b.Token != a["token"] || b.ServerCA.CertPEM != a["server_ca_certificate"] {
-							return fmt.Errorf("bundle does not match the exported token and CA")
+						if b.Token != a["token"] || b.AgentToken != a["agent_token"] || b.ServerCA.CertPEM != a["server_ca_certificate"] {
+							return fmt.Errorf("bundle does not match the exported tokens and CA")
 						}
 						return verifyAdmin(a["admin_client_certificate"], a["client_ca_certificate"])
 					},
@@ -74,7 +75,7 @@ func TestAccCluster(t *testing.T) {
 				Config: config("demo", "v1.31.4+k3s1", "api.demo.example.com", 365),
 				Check: func(s *terraform.State) error {
 					a := attrs(s)
-					for _, k := range []string{"token", "server_bundle", "admin_client_certificate", "id"} {
+					for _, k := range []string{"token", "agent_token", "server_bundle", "admin_client_certificate", "id"} {
 						if a[k] != first[k] {
 							return fmt.Errorf("%s changed on an endpoint update", k)
 						}

@@ -240,7 +240,6 @@ resource "platform_k3s_server" "s1" {
 
 func TestAccHAClusterWithAgents(t *testing.T) {
 	env := acctest.Start(t, acctest.Options{K3s: true, Speed: 20})
-	_ = env
 	cfg := fmt.Sprintf(clusterHCL, "ha", k3sVersion) + `
 resource "platform_k3s_server" "first" {
   name           = "ha-cp-1"
@@ -269,7 +268,7 @@ resource "platform_k3s_agent" "workers" {
   server_type = "cx32"
   location    = "fsn1"
   k3s_version = platform_k3s_cluster.c.k3s_version
-  token       = platform_k3s_cluster.c.token
+  token       = platform_k3s_cluster.c.agent_token
   server_url  = "https://${platform_k3s_server.first.ipv4_address}:6443"
   kubeconfig  = platform_k3s_server.first.kubeconfig
   node_labels = { pool = "workers" }
@@ -305,6 +304,42 @@ resource "platform_k3s_agent" "workers" {
 					}
 					return nil
 				},
+				// What the metadata service would serve each node: agents hold
+				// the agent token only (no server token, no CA key), servers
+				// both tokens; every node installs the metadata guard first.
+				func(s *terraform.State) error {
+					serverTok, agentTok := attr(s, "platform_k3s_cluster.c", "token"), attr(s, "platform_k3s_cluster.c", "agent_token")
+					if !strings.Contains(agentTok, "::node:") || agentTok == serverTok {
+						return fmt.Errorf("agent_token %q is not a separate node token", agentTok)
+					}
+					serverSecret := serverTok[strings.LastIndex(serverTok, ":")+1:]
+					for _, name := range []string{"ha-worker-1", "ha-worker-2"} {
+						ud := env.UserData(name)
+						switch {
+						case !strings.Contains(ud, "token: "+agentTok):
+							return fmt.Errorf("%s: user data lacks the agent token", name)
+						case strings.Contains(ud, serverSecret), strings.Contains(ud, "::server:"):
+							return fmt.Errorf("%s: user data carries the server token", name)
+						case strings.Contains(ud, "PRIVATE KEY"), strings.Contains(ud, "agent-token"):
+							return fmt.Errorf("%s: user data carries server material", name)
+						}
+					}
+					for _, name := range []string{"ha-cp-1", "ha-cp-2", "ha-cp-3"} {
+						ud := env.UserData(name)
+						if !strings.Contains(ud, "token: "+serverTok) || !strings.Contains(ud, "agent-token: "+agentTok) {
+							return fmt.Errorf("%s: user data lacks the server or the agent token", name)
+						}
+					}
+					for _, name := range []string{"ha-cp-1", "ha-worker-1"} {
+						ud := env.UserData(name)
+						if g, i := strings.Index(ud, "- /usr/local/sbin/k3s-metadata-guard"), strings.Index(ud, "- /usr/local/bin/k3s-install.sh"); g < 0 || i < g {
+							return fmt.Errorf("%s: the metadata guard does not run before the k3s install", name)
+						}
+					}
+					return nil
+				},
+				resource.TestCheckResourceAttr("platform_k3s_agent.workers.0", "metadata_guard", "true"),
+				resource.TestCheckResourceAttr("platform_k3s_server.first", "metadata_guard", "true"),
 			),
 		}},
 	})
@@ -366,7 +401,7 @@ resource "platform_k3s_agent" "orphan" {
   server_type = "cx22"
   location    = "fsn1"
   k3s_version = platform_k3s_cluster.c.k3s_version
-  token       = "K10deadbeef::server:wrongsecret"
+  token       = "K10deadbeef::node:wrongsecret"
   server_url  = "https://${platform_k3s_server.s1.ipv4_address}:6443"
   kubeconfig  = platform_k3s_server.s1.kubeconfig
   drain       = false
@@ -403,13 +438,18 @@ func TestAccNetworkAttachFailureIsTaintedAndDestroyable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb, _, err := c.LoadBalancer.Create(ctx, hcloud.LoadBalancerCreateOpts{Name: "holds-dot-2", Network: nw,
+	lb, _, err := c.LoadBalancer.Create(ctx, hcloud.LoadBalancerCreateOpts{Name: "holds-an-ip", Network: nw,
 		LoadBalancerType: &hcloud.LoadBalancerType{Name: "lb11"}, Location: &hcloud.Location{Name: "fsn1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Action.WaitFor(ctx, lb.Action); err != nil {
 		t.Fatal(err)
+	}
+	// The address the load balancer was given (Hetzner picks it).
+	held, _, err := c.LoadBalancer.GetByID(ctx, lb.LoadBalancer.ID)
+	if err != nil || held == nil || len(held.PrivateNet) == 0 {
+		t.Fatalf("load balancer without a private address: %v", err)
 	}
 	cfg := fmt.Sprintf(clusterHCL, "taken", k3sVersion) + fmt.Sprintf(`
 resource "platform_k3s_server" "s1" {
@@ -420,9 +460,10 @@ resource "platform_k3s_server" "s1" {
   cluster_bundle = platform_k3s_cluster.c.server_bundle
   cluster_init   = true
   network_id     = %d
-  private_ip     = "10.0.1.2"
+  private_ip     = %q
+  wait_for_ready = false
 }
-`, nw.ID)
+`, nw.ID, held.PrivateNet[0].IP.String())
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { acctest.PreCheck(t) },
 		ProtoV6ProviderFactories: acctest.Factories,
@@ -518,5 +559,58 @@ resource "platform_k3s_agent" "a" {
 }
 `, PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)vX.Y.Z\+k3sN.*Invalid server URL|Invalid server URL.*vX.Y.Z\+k3sN`)},
 		},
+	})
+}
+
+// external_cloud_provider reaches the nodes' k3s config: kubelets defer to
+// an external cloud controller, servers turn k3s' own and ServiceLB off.
+func TestAccExternalCloudProvider(t *testing.T) {
+	env := acctest.Start(t, acctest.Options{Speed: 50})
+	cfg := fmt.Sprintf(clusterHCL, "ccm", k3sVersion) + `
+resource "platform_k3s_server" "s1" {
+  name                    = "ccm-cp-1"
+  server_type             = "cx22"
+  location                = "fsn1"
+  k3s_version             = platform_k3s_cluster.c.k3s_version
+  cluster_bundle          = platform_k3s_cluster.c.server_bundle
+  cluster_init            = true
+  disable                 = ["traefik"]
+  external_cloud_provider = true
+  wait_for_ready          = false
+  drain                   = false
+}
+
+resource "platform_k3s_agent" "a1" {
+  name                    = "ccm-w-1"
+  server_type             = "cx22"
+  location                = "fsn1"
+  k3s_version             = platform_k3s_cluster.c.k3s_version
+  token                   = platform_k3s_cluster.c.agent_token
+  server_url              = "https://${platform_k3s_server.s1.ipv4_address}:6443"
+  kubeconfig              = platform_k3s_server.s1.kubeconfig
+  external_cloud_provider = true
+  wait_for_ready          = false
+  drain                   = false
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { acctest.PreCheck(t) },
+		ProtoV6ProviderFactories: acctest.Factories,
+		CheckDestroy:             func(*terraform.State) error { return env.CheckNoLeaks() },
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			Check: func(*terraform.State) error {
+				server, agent := env.UserData("ccm-cp-1"), env.UserData("ccm-w-1")
+				for _, want := range []string{"disable-cloud-controller: true", "- traefik\n        - servicelb\n", "kubelet-arg:\n        - cloud-provider=external\n"} {
+					if !strings.Contains(server, want) {
+						return fmt.Errorf("server user data lacks %q", want)
+					}
+				}
+				if !strings.Contains(agent, "kubelet-arg:\n        - cloud-provider=external\n") || strings.Contains(agent, "disable-cloud-controller") {
+					return fmt.Errorf("agent user data: want kubelet-arg cloud-provider=external and no server keys")
+				}
+				return nil
+			},
+		}},
 	})
 }
