@@ -4,7 +4,7 @@ resource "platform_k3s_agent" "worker" {
   server_type = "cx32"
   location    = "fsn1"
   k3s_version = platform_k3s_cluster.this.k3s_version
-  token       = platform_k3s_cluster.this.token
+  token       = platform_k3s_cluster.this.agent_token
   server_url  = "https://10.0.1.2:6443"
   kubeconfig  = platform_k3s_server.first.kubeconfig
   network_id  = 1234567
