@@ -14,6 +14,7 @@ type Info struct {
 	Hostname      string  `json:"hostname"`
 	GoVersion     string  `json:"goVersion"`
 	UptimeSeconds float64 `json:"uptimeSeconds"`
+	Ready         bool    `json:"ready"`
 	StartedAt     string  `json:"startedAt"`
 	Message       string  `json:"message"`
 	Color         string  `json:"color"`
@@ -60,7 +61,9 @@ func (h *Handlers) VersionInfo(c *gin.Context) {
 }
 
 // Info answers GET /api/info: the Info document, encoded once by Prepare
-// except for uptimeSeconds (rounded to milliseconds).
+// except for uptimeSeconds (rounded to milliseconds) and ready (the readiness
+// probe's state, for clients that reach only /api/, such as the public
+// front end).
 func (h *Handlers) Info(c *gin.Context) {
 	bp := infoBufs.Get().(*[]byte)
 	*bp = h.infoBody((*bp)[:0])

@@ -26,8 +26,9 @@ func writeJSON(c *gin.Context, status int, body []byte) {
 // once by Prepare with encoding/json (the same bytes c.JSON would write).
 type bodies struct {
 	healthz, ready, draining, version []byte
-	// /api/info: everything but uptimeSeconds, which is spliced in between.
-	infoHead, infoTail []byte
+	// /api/info: everything but uptimeSeconds and ready, which are spliced
+	// in between: head + uptime + readyTail or drainingTail.
+	infoHead, readyTail, drainingTail []byte
 }
 
 // Prepare encodes the constant answers. New handlers must call it once
@@ -62,9 +63,10 @@ func (h *Handlers) Prepare() error {
 	if err != nil {
 		return err
 	}
-	// {"name":…,"goVersion":"…"  +  ,"uptimeSeconds":N,  +  "startedAt":…}
+	// {"name":…,"goVersion":"…"  +  ,"uptimeSeconds":N  +  ,"ready":true,"startedAt":…}
 	h.bodies.infoHead = append(head[:len(head)-1:len(head)-1], `,"uptimeSeconds":`...)
-	h.bodies.infoTail = append([]byte{','}, tail[1:]...)
+	h.bodies.readyTail = append([]byte(`,"ready":true,`), tail[1:]...)
+	h.bodies.drainingTail = append([]byte(`,"ready":false,`), tail[1:]...)
 	return nil
 }
 
@@ -90,7 +92,10 @@ func (h *Handlers) infoBody(b []byte) []byte {
 	up := math.Round(h.Now().Sub(h.StartedAt).Seconds()*1000) / 1000
 	b = append(b, h.bodies.infoHead...)
 	b = appendJSONFloat(b, up)
-	return append(b, h.bodies.infoTail...)
+	if h.Readiness != nil && !h.Readiness.Ready() {
+		return append(b, h.bodies.drainingTail...)
+	}
+	return append(b, h.bodies.readyTail...)
 }
 
 var infoBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

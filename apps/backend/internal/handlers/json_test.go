@@ -24,7 +24,7 @@ func TestPreparedAnswersMatchEncodingJSON(t *testing.T) {
 	started := time.Date(2026, 12, 5, 10, 0, 0, 0, time.FixedZone("x", 3600))
 	now := started
 	h := &Handlers{Config: cfg, Name: "backend", Version: "v1.2.3", Commit: "abc123", GoVersion: "go1.26.8",
-		Hostname: "pod-1", StartedAt: started, Now: func() time.Time { return now }}
+		Hostname: "pod-1", StartedAt: started, Now: func() time.Time { return now }, Readiness: NewReadiness()}
 	if err := h.Prepare(); err != nil {
 		t.Fatal(err)
 	}
@@ -37,11 +37,13 @@ func TestPreparedAnswersMatchEncodingJSON(t *testing.T) {
 	}
 	marshal := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 
-	for _, up := range []time.Duration{0, 1500 * time.Millisecond, 1234567 * time.Microsecond, 30 * 24 * time.Hour, time.Nanosecond} {
+	for i, up := range []time.Duration{0, 1500 * time.Millisecond, 1234567 * time.Microsecond, 30 * 24 * time.Hour, time.Nanosecond} {
 		now = started.Add(up)
+		ready := i%2 == 0
+		h.Readiness.Set(ready)
 		rec := call(h.Info)
 		want := marshal(Info{Name: "backend", Version: "v1.2.3", Commit: "abc123", Hostname: "pod-1", GoVersion: "go1.26.8",
-			UptimeSeconds: math.Round(up.Seconds()*1000) / 1000, StartedAt: "2026-12-05T09:00:00Z",
+			UptimeSeconds: math.Round(up.Seconds()*1000) / 1000, Ready: ready, StartedAt: "2026-12-05T09:00:00Z",
 			Message: cfg.UIMessage, Color: cfg.UIColor, Environment: "staging", ChaosEnabled: true})
 		if rec.Body.String() != want || rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" {
 			t.Errorf("uptime %s:\n got %s\nwant %s", up, rec.Body.String(), want)

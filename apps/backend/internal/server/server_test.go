@@ -71,7 +71,7 @@ func TestInfoEndpoints(t *testing.T) {
 		t.Fatalf("GET /api/info: %d %q", r.Code, r.Header().Get("Content-Type"))
 	}
 	m := r.JSON(t)
-	for _, k := range []string{"name", "version", "commit", "hostname", "goVersion", "uptimeSeconds", "startedAt", "message", "color", "environment", "chaosEnabled"} {
+	for _, k := range []string{"name", "version", "commit", "hostname", "goVersion", "uptimeSeconds", "ready", "startedAt", "message", "color", "environment", "chaosEnabled"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("/api/info lacks %q", k)
 		}
@@ -108,9 +108,16 @@ func TestProbesAndDrain(t *testing.T) {
 			t.Fatalf("%s %s: %d %s, want %d %s", method, path, r.Code, r.Body, code, status)
 		}
 	}
+	ready := func() any { return f.do(t, "GET", "/api/info", nil).JSON(t)["ready"] }
 	expect("GET", "/readyz", 200, "ready")
+	if ready() != true {
+		t.Error("/api/info ready = false while /readyz is ready")
+	}
 	expect("POST", "/readyz/disable", 200, "draining")
 	expect("GET", "/readyz", 503, "draining")
+	if ready() != false {
+		t.Error("/api/info ready = true while /readyz is draining")
+	}
 	expect("POST", "/readyz/disable", 200, "draining")
 	expect("POST", "/readyz/enable", 200, "ready")
 	expect("GET", "/readyz", 200, "ready")
