@@ -18,6 +18,14 @@ const backend = process.env.BACKEND_URL ?? 'http://127.0.0.1:8080'
 
 export default defineConfig({
   plugins: [vue()],
+  // Vue's compile-time flags: every component is <script setup>, so the
+  // Options API is compiled out (it is the largest optional part of Vue's
+  // runtime), and no devtools or hydration hooks ship in production.
+  define: {
+    __VUE_OPTIONS_API__: 'false',
+    __VUE_PROD_DEVTOOLS__: 'false',
+    __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+  },
   resolve: {
     alias: {
       '@': fileURLToPath(new URL('./src', import.meta.url)),

@@ -25,23 +25,28 @@ test('the charts render the backend statistics', async ({ page, request, snap })
   await expect(charts.first()).not.toHaveAttribute('data-points', '0')
   await expect(page.getByTestId('latest')).toContainText('req/s')
 
-  // Something was drawn on each canvas.
-  for (const canvas of await page.locator('figure.chart canvas').all()) {
+  // Each chart drew a line through every point, inside its box.
+  for (const figure of await charts.all()) {
+    const points = Number(await figure.getAttribute('data-points'))
+    const line = figure.locator('path.chart__line')
     await expect
-      .poll(() =>
-        canvas.evaluate((c: HTMLCanvasElement) => {
-          const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data
-          let painted = 0
-          for (let i = 3; data && i < data.length; i += 4) if (data[i] !== 0) painted++
-          return painted
-        }),
+      .poll(
+        async () =>
+          ((await line.getAttribute('d')) ?? '').split(/[ML]/).filter((p) => p.trim()).length,
       )
-      .toBeGreaterThan(100)
+      .toBe(points)
+    const box = await line.boundingBox()
+    expect(box?.width ?? 0).toBeGreaterThan(100)
   }
-  await expect(page.locator('figure.chart canvas').first()).toHaveAttribute(
+  await expect(page.locator('figure.chart svg').first()).toHaveAttribute(
     'aria-label',
     /Request rate over the last 5 minutes/,
   )
+  // Hovering reads out the value under the pointer.
+  const plot = page.locator('figure.chart svg').first()
+  const area = await plot.boundingBox()
+  if (area) await page.mouse.move(area.x + area.width - 12, area.y + area.height / 2)
+  await expect(page.getByTestId('chart-readout').first()).toContainText('Request rate:')
 
   // The window selection asks the API for a new range.
   const next = page.waitForRequest((r) => r.url().includes('/api/stats?window=900'))

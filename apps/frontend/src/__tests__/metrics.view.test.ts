@@ -4,79 +4,68 @@ import { createPinia, setActivePinia } from 'pinia'
 import { defineComponent, h, nextTick } from 'vue'
 import { deferred, json, mockFetch, mockFetchDown, sampleStats } from './helpers'
 
-// Chart.js needs a real canvas; record what the component hands it instead.
-const charts = vi.hoisted(() => ({
-  created: [] as { config: { data: { labels: string[]; datasets: { data: number[] }[] } } }[],
-  updates: 0,
-  destroyed: 0,
-}))
-vi.mock('@/charts', () => {
-  class FakeChart {
-    data: { labels: string[]; datasets: { data: number[] }[] }
-    constructor(_ctx: unknown, config: { data: FakeChart['data'] }) {
-      this.data = config.data
-      charts.created.push({ config })
-    }
-    update() {
-      charts.updates++
-    }
-    destroy() {
-      charts.destroyed++
-    }
-  }
-  return { Chart: FakeChart }
-})
-
 const { default: MetricsView } = await import('@/views/MetricsView.vue')
 const { default: MetricsChart } = await import('@/components/MetricsChart.vue')
 
 describe('MetricsChart', () => {
-  beforeEach(() => {
-    charts.created.length = 0
-    charts.updates = 0
-    charts.destroyed = 0
-    // jsdom has no 2D canvas; give it a stand-in context.
-    vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue(
-      {} as CanvasRenderingContext2D,
-    )
+  const Host = defineComponent({
+    props: { values: { type: Array as () => number[], required: true } },
+    setup(props) {
+      return () =>
+        h(MetricsChart, {
+          label: 'Request rate',
+          labels: props.values.map((_, i) => `t${i}`),
+          values: props.values,
+          color: '#1d4ed8',
+          format: (v: number) => `${v} req/s`,
+          summary: 'Request rate, peak 3',
+        })
+    },
   })
+  const points = (d: string | undefined) => (d ?? '').split(/[ML]/).filter((p) => p.trim()).length
 
-  it('creates, updates and destroys the chart', async () => {
-    const Host = defineComponent({
-      props: { values: { type: Array as () => number[], required: true } },
-      setup(props) {
-        return () =>
-          h(MetricsChart, {
-            label: 'Request rate',
-            labels: props.values.map((_, i) => `t${i}`),
-            values: props.values,
-            color: '#1d4ed8',
-            format: (v: number) => `${v}`,
-            summary: 'Request rate, peak 3',
-          })
-      },
-    })
+  it('draws the series as an SVG line and area with a text alternative', async () => {
     const wrapper = mount(Host, { props: { values: [1, 2, 3] } })
-    expect(charts.created).toHaveLength(1)
-    expect(charts.created[0]!.config.data.datasets[0]!.data).toEqual([1, 2, 3])
-    const canvas = wrapper.get('canvas')
-    expect(canvas.attributes('role')).toBe('img')
-    expect(canvas.attributes('aria-label')).toBe('Request rate, peak 3')
+    const svg = wrapper.get('svg')
+    expect(svg.attributes('role')).toBe('img')
+    expect(svg.attributes('aria-label')).toBe('Request rate, peak 3')
+    expect(svg.get('title').text()).toBe('Request rate, peak 3')
+    const line = wrapper.get('path.chart__line')
+    expect(points(line.attributes('d'))).toBe(3)
+    expect(line.attributes('stroke')).toBe('#1d4ed8')
+    expect(wrapper.get('path.chart__area').attributes('d')).toMatch(/Z$/)
+    // y axis from 0 to a nice maximum, formatted by the caller
+    const yLabels = wrapper.findAll('.chart__grid text').map((t) => t.text())
+    expect(yLabels[0]).toBe('0 req/s')
+    expect(yLabels.at(-1)).toBe('3 req/s')
+    expect(wrapper.findAll('.chart__x text').map((t) => t.text())).toEqual(['t0', 't1', 't2'])
+
     await wrapper.setProps({ values: [4, 5] })
     await nextTick()
-    expect(charts.updates).toBe(1)
+    expect(points(wrapper.get('path.chart__line').attributes('d'))).toBe(2)
     wrapper.unmount()
-    expect(charts.destroyed).toBe(1)
+  })
+
+  it('reads out the value under the pointer', async () => {
+    const wrapper = mount(Host, { props: { values: [1, 2, 3] } })
+    const svg = wrapper.get('svg')
+    vi.spyOn(svg.element, 'getBoundingClientRect').mockReturnValue(new DOMRect(0, 0, 480, 224))
+    expect(wrapper.find('[data-testid="chart-readout"]').exists()).toBe(false)
+    // jsdom has no PointerEvent; a MouseEvent of that type reaches the handler.
+    svg.element.dispatchEvent(new MouseEvent('pointermove', { clientX: 470, bubbles: true }))
+    await nextTick()
+    expect(wrapper.get('[data-testid="chart-readout"]').text()).toContain(
+      't2  Request rate: 3 req/s',
+    )
+    await svg.trigger('pointerleave')
+    expect(wrapper.find('[data-testid="chart-readout"]').exists()).toBe(false)
+    wrapper.unmount()
   })
 })
 
 describe('MetricsView', () => {
   beforeEach(() => {
     setActivePinia(createPinia())
-    charts.created.length = 0
-    vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue(
-      {} as CanvasRenderingContext2D,
-    )
   })
 
   it('shows loading, then three charts with the data', async () => {
@@ -94,7 +83,7 @@ describe('MetricsView', () => {
       'p99 latency',
     ])
     expect(figures[0]!.attributes('data-points')).toBe('6')
-    expect(charts.created).toHaveLength(3)
+    expect(wrapper.findAll('path.chart__line')).toHaveLength(3)
     const latest = wrapper.get('[data-testid="latest"]').text()
     expect(latest).toContain('6.00 req/s')
     expect(latest).toContain('25.0 %')
