@@ -11,6 +11,8 @@ const screenshotDir = join(
 )
 
 interface Fixtures {
+  /** Which nginx listener the test talks to: admin (the full dashboard) or public. */
+  listener: 'admin' | 'public'
   /** Console messages that a test expects (for example failed requests it provokes). */
   allowedConsoleErrors: RegExp[]
   consoleErrors: string[]
@@ -19,10 +21,12 @@ interface Fixtures {
 }
 
 export const test = base.extend<Fixtures>({
+  listener: ['admin', { option: true }],
   // The servers listen on ports chosen in global setup.
-  baseURL: async ({}, use) => {
-    const url = process.env.E2E_BASE_URL
-    if (!url) throw new Error('E2E_BASE_URL is not set: global setup did not run')
+  baseURL: async ({ listener }, use) => {
+    const name = listener === 'public' ? 'E2E_PUBLIC_URL' : 'E2E_BASE_URL'
+    const url = process.env[name]
+    if (!url) throw new Error(`${name} is not set: global setup did not run`)
     await use(url)
   },
   allowedConsoleErrors: [[], { option: true }],

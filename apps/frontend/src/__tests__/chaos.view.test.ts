@@ -40,6 +40,20 @@ describe('ChaosView', () => {
     expect(wrapper.find('[data-testid="state-error"]').exists()).toBe(false)
   })
 
+  it('says where chaos is served when the backend has it on but /chaos is not reachable here', async () => {
+    const service = useServiceStore()
+    service.info = { ...sampleInfo, chaosEnabled: true }
+    mockFetch({ 'GET /chaos/faults': () => problem(404, 'served only inside the cluster') })
+    const wrapper = mount(ChaosView)
+    await flushPromises()
+    const notice = wrapper.get('[data-testid="chaos-not-here"]')
+    expect(notice.text()).toContain('kubectl port-forward deploy/frontend 8081')
+    expect(wrapper.find('[data-testid="chaos-disabled"]').exists()).toBe(false)
+    for (const fs of wrapper.findAll('fieldset')) {
+      expect(fs.attributes('disabled')).toBeDefined()
+    }
+  })
+
   it('shows the disabled state when /chaos answers 404 before info is known', async () => {
     mockFetch({ 'GET /chaos/faults': () => problem(404, 'not found') })
     const wrapper = mount(ChaosView)

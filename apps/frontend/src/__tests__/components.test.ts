@@ -68,11 +68,12 @@ describe('OverviewView', () => {
   })
 
   it('shows a draining backend', async () => {
-    mockFetch({ ...healthyRoutes(), '/readyz': () => json({ status: 'draining' }, 503) })
+    mockFetch(healthyRoutes({ ...sampleInfo, ready: false }))
     const store = useServiceStore()
     await store.refresh()
     const wrapper = mount(OverviewView)
-    expect(wrapper.get('[data-testid="probe-readiness"]').text()).toContain('draining (HTTP 503)')
+    expect(wrapper.get('[data-testid="probe-readiness"]').text()).toContain('draining')
+    expect(wrapper.get('[data-testid="probe-liveness"]').text()).toContain('ok')
   })
 
   it('shows an empty state when the API is down and nothing was loaded', async () => {

@@ -51,6 +51,7 @@ export const sampleInfo: ServiceInfo = {
   hostname: 'backend-7d9f',
   goVersion: 'go1.26.8',
   uptimeSeconds: 125.5,
+  ready: true,
   startedAt: '2026-11-25T10:00:00Z',
   message: 'Hello from the platform',
   color: '#34577c',
@@ -76,8 +77,6 @@ export function sampleStats(n = 5): Stats {
 export function healthyRoutes(info: ServiceInfo = sampleInfo): Record<string, Handler> {
   return {
     '/api/info': () => json(info),
-    '/healthz': () => json({ status: 'ok' }),
-    '/readyz': () => json({ status: 'ready' }),
   }
 }
 

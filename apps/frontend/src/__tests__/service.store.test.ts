@@ -7,7 +7,7 @@ describe('service store', () => {
   beforeEach(() => setActivePinia(createPinia()))
   afterEach(() => vi.useRealTimers())
 
-  it('loads info and both probes', async () => {
+  it('loads info and derives both probes from it', async () => {
     mockFetch(healthyRoutes())
     const store = useServiceStore()
     await store.refresh()
@@ -34,11 +34,23 @@ describe('service store', () => {
   })
 
   it('reports a draining backend as not ready', async () => {
-    mockFetch({ ...healthyRoutes(), '/readyz': () => json({ status: 'draining' }, 503) })
+    mockFetch(healthyRoutes({ ...sampleInfo, ready: false }))
     const store = useServiceStore()
     await store.refresh()
-    expect(store.readiness).toMatchObject({ state: 'down', httpStatus: 503, detail: 'draining' })
+    expect(store.liveness).toMatchObject({ state: 'up', detail: 'ok' })
+    expect(store.readiness).toMatchObject({ state: 'down', detail: 'draining' })
     expect(store.apiDown).toBe(false)
+  })
+
+  it('reports an API error answer as down, not unreachable', async () => {
+    mockFetch({
+      '/api/info': () =>
+        json({ type: 'about:blank', title: 'Internal Server Error', status: 500 }, 500),
+    })
+    const store = useServiceStore()
+    await store.refresh()
+    expect(store.liveness).toMatchObject({ state: 'down', httpStatus: 500 })
+    expect(store.readiness.state).toBe('down')
   })
 
   it('marks the API down when nothing answers, and keeps the last info', async () => {
@@ -69,7 +81,7 @@ describe('service store', () => {
     const fetchMock = mockFetch(healthyRoutes())
     const store = useServiceStore()
     await Promise.all([store.refresh(), store.refresh(), store.refresh()])
-    expect(fetchMock).toHaveBeenCalledTimes(3) // info + healthz + readyz once
+    expect(fetchMock).toHaveBeenCalledTimes(1) // /api/info once
   })
 
   it('polls on an interval until stopped', async () => {
@@ -78,11 +90,11 @@ describe('service store', () => {
     const store = useServiceStore()
     store.startPolling(1000)
     await vi.advanceTimersByTimeAsync(10)
-    expect(fetchMock).toHaveBeenCalledTimes(3)
+    expect(fetchMock).toHaveBeenCalledTimes(1)
     await vi.advanceTimersByTimeAsync(1000)
-    expect(fetchMock).toHaveBeenCalledTimes(6)
+    expect(fetchMock).toHaveBeenCalledTimes(2)
     store.stopPolling()
     await vi.advanceTimersByTimeAsync(5000)
-    expect(fetchMock).toHaveBeenCalledTimes(6)
+    expect(fetchMock).toHaveBeenCalledTimes(2)
   })
 })

@@ -108,10 +108,6 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
 export const api = {
   info: (signal?: AbortSignal) => request<ServiceInfo>('/api/info', { signal }),
   version: () => request<VersionInfo>('/version'),
-  /** Liveness; a non-2xx answer is reported as a status, not thrown. */
-  healthz: () => rawRequest('/healthz', { timeoutMs: 5_000 }),
-  /** Readiness; 503 {"status":"draining"} is a valid answer. */
-  readyz: () => rawRequest('/readyz', { timeoutMs: 5_000 }),
   stats: (windowSeconds: number, signal?: AbortSignal) =>
     request<Stats>(`/api/stats?window=${encodeURIComponent(windowSeconds)}`, { signal }),
   faults: () => request<Faults>('/chaos/faults'),

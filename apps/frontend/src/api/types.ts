@@ -7,6 +7,8 @@ export interface ServiceInfo {
   hostname: string
   goVersion: string
   uptimeSeconds: number
+  /** What the backend's readiness probe reports (false while draining). */
+  ready: boolean
   startedAt: string
   message: string
   color: string

@@ -31,6 +31,10 @@ function describe(err: unknown): string {
  * What the whole app knows about the backend: /api/info, liveness and
  * readiness, refreshed by polling. The banner, the navigation and the pages
  * all read it, so it lives in one store.
+ *
+ * Both probes come from the one /api/info call, because the public front end
+ * serves /api/ and nothing else of the backend: liveness is whether it
+ * answered, readiness its `ready` field (what /readyz reports).
  */
 export const useServiceStore = defineStore('service', () => {
   const info = ref<ServiceInfo | null>(null)
@@ -46,42 +50,30 @@ export const useServiceStore = defineStore('service', () => {
   const apiDown = computed(() => error.value !== null)
   const chaosEnabled = computed(() => info.value?.chaosEnabled === true)
 
-  async function probe(call: typeof api.healthz, goodStatus: number): Promise<Probe> {
-    try {
-      const res = await call()
-      const body = res.body as { status?: unknown } | null
-      const detail = typeof body?.status === 'string' ? body.status : ''
-      return {
-        state: res.status === goodStatus ? 'up' : 'down',
-        httpStatus: res.status,
-        detail,
-        checkedAt: new Date(),
-      }
-    } catch {
-      return { state: 'unreachable', httpStatus: 0, detail: '', checkedAt: new Date() }
-    }
-  }
-
   async function doRefresh(): Promise<void> {
     loading.value = true
-    const [infoResult, live, ready] = await Promise.all([
-      api.info().then(
-        (value) => ({ ok: true as const, value }),
-        (reason: unknown) => ({ ok: false as const, reason }),
-      ),
-      probe(api.healthz, 200),
-      probe(api.readyz, 200),
-    ])
-    if (infoResult.ok) {
-      info.value = infoResult.value
+    const checkedAt = new Date()
+    try {
+      const value = await api.info()
+      info.value = value
       fetchedAt.value = Date.now()
       error.value = null
-    } else {
-      error.value = describe(infoResult.reason)
+      liveness.value = { state: 'up', httpStatus: 200, detail: 'ok', checkedAt }
+      readiness.value = value.ready
+        ? { state: 'up', httpStatus: 200, detail: 'ready', checkedAt }
+        : { state: 'down', httpStatus: 0, detail: 'draining', checkedAt }
+    } catch (err) {
+      error.value = describe(err)
+      const unreachable = !(err instanceof ApiError) || err.unreachable
+      const status = err instanceof ApiError ? err.status : 0
+      liveness.value = unreachable
+        ? { state: 'unreachable', httpStatus: 0, detail: '', checkedAt }
+        : { state: 'down', httpStatus: status, detail: 'failing', checkedAt }
+      // Without an answer the readiness is not known.
+      readiness.value = { ...liveness.value }
+    } finally {
+      loading.value = false
     }
-    liveness.value = live
-    readiness.value = ready
-    loading.value = false
   }
 
   /** Fetches everything once; concurrent callers share one round trip. */
