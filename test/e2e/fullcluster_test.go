@@ -198,9 +198,10 @@ func checkApps(t *testing.T, ctx context.Context, kc kubernetes.Interface, dc dy
 	}
 }
 
-// checkIngress: the backend's /readyz answers 200 from outside the cluster
-// through the ingress controller and the frontend's proxy, addressed with the
-// Ingress host of the environment's overlay.
+// checkIngress: the backend answers /api/info ready from outside the cluster
+// through the ingress controller and the frontend's public listener (which
+// proxies /api/ only), addressed with the Ingress host of the environment's
+// overlay.
 func checkIngress(t *testing.T, ctx context.Context, kc kubernetes.Interface, c fullCluster, f gitopsFacts) {
 	var base string
 	if _, err := waitFor(t, ctx, "ingress address", ingressTimeout, 10*time.Second, func() (string, error) {
@@ -214,7 +215,7 @@ func checkIngress(t *testing.T, ctx context.Context, kc kubernetes.Interface, c 
 	// Hetzner the host's DNS does not point at this cluster, so Traefik
 	// serves its default certificate. The check proves routing, not TLS.
 	tlsCfg := &tls.Config{ServerName: f.IngressHost, InsecureSkipVerify: true} //nolint:gosec // see above
-	url := base + "/readyz"
+	url := base + "/api/info"
 	body, err := http_helper.HTTPDoWithRetryContextE(t, ctx, "GET", url, nil,
 		map[string]string{"Host": f.IngressHost}, 200, int(ingressTimeout/(10*time.Second)), 10*time.Second, tlsCfg)
 	if err != nil {
@@ -224,8 +225,8 @@ func checkIngress(t *testing.T, ctx context.Context, kc kubernetes.Interface, c 
 		}
 		t.Fatalf("GET %s (Host: %s): %v%s", url, f.IngressHost, err, hint)
 	}
-	if !strings.Contains(body, `"ready"`) {
-		t.Errorf("GET %s (Host: %s): body %q, want the backend's {\"status\":\"ready\"}", url, f.IngressHost, body)
+	if !strings.Contains(body, `"ready":true`) {
+		t.Errorf("GET %s (Host: %s): body %q, want the backend's info with \"ready\":true", url, f.IngressHost, body)
 	}
 }
 
@@ -434,7 +435,7 @@ func (f gitopsFacts) String() string {
 // each app overlay's base Deployment and Service, and the Ingress host after
 // the overlay's patches; plus the monitoring stack's Prometheus Service
 // (kube-prometheus-stack fullnameOverride) and the Traefik release. It also
-// checks that the frontend proxies /readyz to the backend, which the ingress
+// checks that the frontend proxies /api/ to the backend, which the ingress
 // check relies on.
 func loadGitOpsFacts(root, cluster string) (gitopsFacts, error) {
 	var f gitopsFacts
@@ -519,8 +520,8 @@ func loadGitOpsFacts(root, cluster string) (gitopsFacts, error) {
 	if err != nil {
 		return f, err
 	}
-	if !bytes.Contains(nginx, []byte("location = /readyz")) {
-		return f, errors.New("apps/frontend/nginx.conf.template: the frontend no longer proxies /readyz to the backend (the ingress check relies on it)")
+	if !bytes.Contains(nginx, []byte("location ^~ /api/")) {
+		return f, errors.New("apps/frontend/nginx.conf.template: the frontend no longer proxies /api/ to the backend (the ingress check relies on it)")
 	}
 	return f, nil
 }

@@ -35,7 +35,7 @@ const e2eLabel = "terratest"
 // checked, the cloud controllers' Secret kube-system/hcloud (this run's token
 // and network ID), then the full-cluster checks (nodes Ready with roles,
 // FluxInstance Ready, and — with the develop SOPS key — the apps available, the backend's
-// /readyz through the Traefik load balancer, the backend's Prometheus target
+// /api/info through the Traefik load balancer, the backend's Prometheus target
 // up). It always destroys, then sweeps the project by label and deletes (and
 // fails on) anything of this cluster that survived.
 //

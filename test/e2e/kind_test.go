@@ -25,7 +25,7 @@ import (
 // this machine's Docker engine (a uniquely named kind cluster, the ingress on
 // free loopback ports), an idempotent re-apply, then the full-cluster checks
 // (nodes Ready with roles, FluxInstance Ready, the develop apps available,
-// the backend's /readyz through the ingress, the backend's Prometheus target
+// the backend's /api/info through the ingress, the backend's Prometheus target
 // up), and a destroy after which kind knows no cluster of that name.
 //
 // Gated: kind needs a Docker engine that allows privileged containers, which
