@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/sre-platform/platform/apps/backend/internal/buildinfo"
@@ -31,7 +32,24 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// The garbage collector's settings when GOGC and GOMEMLIMIT are not set. The
+// service's live heap is small (about 2 MB, most of it the tables its
+// libraries build at start), so with Go's defaults it collects every 2–3 MB
+// of allocation, dozens of times a second under load. Collecting at 200 %
+// growth halves that; the soft limit keeps the heap, and so the footprint,
+// near 20 MiB whatever the load (measured by bench:api: peak RSS ≤ 40 MiB).
+const (
+	defaultGCPercent   = 200
+	defaultMemoryLimit = 20 << 20
+)
+
 func run(args []string) int {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	cfg, err := config.Load(args, os.Getenv, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

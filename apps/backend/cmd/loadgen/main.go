@@ -44,9 +44,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sre-platform/platform/apps/backend/api"
 	"github.com/sre-platform/platform/apps/backend/internal/config"
 	"github.com/sre-platform/platform/apps/backend/internal/loadgen"
-	"github.com/sre-platform/platform/apps/backend/internal/server"
 )
 
 func main() {
@@ -99,7 +99,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	binary := fs.String("binary", ".cache/bin/backend", "backend binary to benchmark")
 	duration := fs.Duration("duration", time.Second, "measured duration of each run (whole seconds, 1s..60s)")
-	rounds := fs.Int("rounds", 10, "interleaved rounds (each runs every path on both servers)")
+	rounds := fs.Int("rounds", 20, "interleaved rounds (each runs every path on both servers)")
 	conns := fs.Int("connections", 32, "keep-alive connections of wrk")
 	tracingOn := fs.Bool("tracing", true, "tracing in the backend (exported to a local OTLP/HTTP sink)")
 	sampler := fs.String("sampler", "", "OTEL_TRACES_SAMPLER of the backend (empty: its default)")
@@ -223,6 +223,7 @@ func run(args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "server\tpath\treq/s\tvs bare\treq/CPU-s\tvs bare\tp50\tp99\tmax\terrors\tpeak RSS\t")
 	ratios := map[string]float64{}
+	perRound := map[string][]float64{}
 	failed := 0
 	for _, path := range paths {
 		var rr, cr []float64
@@ -232,6 +233,7 @@ func run(args []string) error {
 			cr = append(cr, x.PerCPU()/b.PerCPU())
 		}
 		ratios[path] = median(cr)
+		perRound[path] = cr
 		for _, s := range []string{bare, backend} {
 			rs := results[key{s, path}]
 			errs := 0
@@ -255,6 +257,13 @@ func run(args []string) error {
 	}
 	_ = tw.Flush()
 	fmt.Println("(median over the rounds; vs bare: median of the per-round ratios; req/CPU-s: requests per second of the server's own CPU time)")
+	for _, path := range paths {
+		fmt.Printf("per-round req/CPU-s ratios %-10s", path)
+		for _, r := range perRound[path] {
+			fmt.Printf(" %.2f", r)
+		}
+		fmt.Println()
+	}
 	fmt.Printf("backend wrote %d log lines; the OTLP sink received %d export requests (%.1f KiB)\n",
 		lines.Load(), sink.Requests.Load(), float64(sink.Bytes.Load())/1024)
 
@@ -417,19 +426,6 @@ func baseline(args []string) error {
 	}
 	started := time.Now()
 	host, _ := os.Hostname()
-	type info struct {
-		Name          string  `json:"name"`
-		Version       string  `json:"version"`
-		Commit        string  `json:"commit"`
-		Hostname      string  `json:"hostname"`
-		GoVersion     string  `json:"goVersion"`
-		UptimeSeconds float64 `json:"uptimeSeconds"`
-		StartedAt     string  `json:"startedAt"`
-		Message       string  `json:"message"`
-		Color         string  `json:"color"`
-		Environment   string  `json:"environment"`
-		ChaosEnabled  bool    `json:"chaosEnabled"`
-	}
 	reply := func(w http.ResponseWriter, v any) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
@@ -457,14 +453,14 @@ func baseline(args []string) error {
 		}{"dev", "unknown"})
 	})
 	mux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
-		reply(w, info{Name: "backend", Version: "dev", Commit: "unknown", Hostname: host, GoVersion: runtime.Version(),
+		reply(w, api.Info{Name: "backend", Version: "dev", Commit: "unknown", Hostname: host, GoVersion: runtime.Version(),
 			UptimeSeconds: float64(time.Since(started).Milliseconds()) / 1000, StartedAt: started.UTC().Format(time.RFC3339),
 			Message: "Hello from the backend", Color: "#34577c", Environment: "bench"})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	d := config.Defaults()
 	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: d.ReadHeaderTimeout, ReadTimeout: d.ReadTimeout,
-		WriteTimeout: d.WriteTimeout, IdleTimeout: d.IdleTimeout, MaxHeaderBytes: server.MaxHeaderBytes}
+		WriteTimeout: d.WriteTimeout, IdleTimeout: d.IdleTimeout, MaxHeaderBytes: config.MaxHeaderBytes}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() { <-ctx.Done(); _ = srv.Close() }()

@@ -17,6 +17,9 @@ import (
 	"time"
 )
 
+// MaxHeaderBytes bounds the request header (http.Server.MaxHeaderBytes).
+const MaxHeaderBytes = 64 << 10
+
 // Config is the whole configuration of the backend.
 type Config struct {
 	Listen            string        // address to listen on, e.g. ":8080"

@@ -4,23 +4,12 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/sre-platform/platform/apps/backend/api"
 )
 
 // Info is the body of GET /api/info.
-type Info struct {
-	Name          string  `json:"name"`
-	Version       string  `json:"version"`
-	Commit        string  `json:"commit"`
-	Hostname      string  `json:"hostname"`
-	GoVersion     string  `json:"goVersion"`
-	UptimeSeconds float64 `json:"uptimeSeconds"`
-	Ready         bool    `json:"ready"`
-	StartedAt     string  `json:"startedAt"`
-	Message       string  `json:"message"`
-	Color         string  `json:"color"`
-	Environment   string  `json:"environment"`
-	ChaosEnabled  bool    `json:"chaosEnabled"`
-}
+type Info = api.Info
 
 // Version is the body of GET /version.
 type Version struct {

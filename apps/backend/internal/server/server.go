@@ -32,9 +32,6 @@ func init() {
 // ServiceName names the service in /api/info and in traces.
 const ServiceName = "backend"
 
-// MaxHeaderBytes bounds the request header.
-const MaxHeaderBytes = 64 << 10
-
 // StatsStep and StatsKeep shape the dashboard's ring buffer.
 const (
 	StatsStep = 5 * time.Second
@@ -135,7 +132,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
+		MaxHeaderBytes:    config.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
