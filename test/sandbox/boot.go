@@ -54,6 +54,9 @@ func ParseBoot(userData, serverName string) (*Boot, error) {
 		return nil, fmt.Errorf("k3s config has neither cluster-init/CA files (server) nor a server URL (agent)")
 	}
 	b.Init = b.Role == RoleServer && kc.Server == ""
+	if err := checkCloudIntegration(kc, b.Role); err != nil {
+		return nil, err
+	}
 	if kc.Server != "" {
 		if _, err := kc.ServerHost(); err != nil {
 			return nil, err
@@ -100,6 +103,56 @@ func ParseBoot(userData, serverName string) (*Boot, error) {
 	}
 	b.NodeName = NodeName(kc, cc, serverName)
 	return b, nil
+}
+
+// UninitializedTaint is the taint a kubelet running with
+// cloud-provider=external registers its Node with; the external cloud
+// controller removes it once it has initialised the node.
+var UninitializedTaint = Taint{Key: "node.cloudprovider.kubernetes.io/uninitialized", Value: "true", Effect: "NoSchedule"}
+
+// checkCloudIntegration refuses a server that would run k3s' own cloud
+// controller or ServiceLB next to an external cloud provider: both would
+// initialise nodes and answer LoadBalancer Services. (disable-cloud-controller
+// and disable are server flags; agents only carry the kubelet argument.)
+func checkCloudIntegration(kc *K3sConfig, role Role) error {
+	if role != RoleServer || !kc.ExternalCloudProvider {
+		return nil
+	}
+	var missing []string
+	if !kc.DisableCloudController {
+		missing = append(missing, "disable-cloud-controller: true")
+	}
+	if !kc.DisablesComponent("servicelb") {
+		missing = append(missing, "servicelb in disable")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("k3s config: misconfigured cloud integration: kubelet-arg cloud-provider=external hands nodes to an external cloud controller, "+
+		"but k3s' own cloud controller and ServiceLB would still run beside it (missing %s)", strings.Join(missing, " and "))
+}
+
+// Taints are the taints the node registers with: its node-taint entries and,
+// with an external cloud provider, the uninitialized taint.
+func (b *Boot) Taints() ([]Taint, error) {
+	taints, err := ParseTaints(b.K3s.NodeTaints)
+	if err != nil {
+		return nil, err
+	}
+	if b.K3s.ExternalCloudProvider {
+		taints = append(taints, UninitializedTaint)
+	}
+	return taints, nil
+}
+
+// ProviderID is the provider ID the node registers with: k3s' own cloud
+// controller sets k3s://<node name>; with an external cloud provider the
+// Node has none until that controller sets it.
+func (b *Boot) ProviderID() string {
+	if b.K3s.ExternalCloudProvider {
+		return ""
+	}
+	return "k3s://" + b.NodeName
 }
 
 // NodeName picks the node name like k3s: node-name, else the host name

@@ -48,6 +48,13 @@ type K3sConfig struct {
 	Disable        []string
 	ServiceCIDR    string
 	ClusterDomain  string
+	KubeletArgs    []string
+	// DisableCloudController is k3s' disable-cloud-controller (servers).
+	DisableCloudController bool
+	// ExternalCloudProvider is true when the kubelet runs with
+	// cloud-provider=external: an external cloud controller initialises
+	// the node (provider ID, addresses) and removes its uninitialized taint.
+	ExternalCloudProvider bool
 }
 
 // sliceKeys are k3s flags of type StringSlice: a scalar value is split on
@@ -105,14 +112,20 @@ func MergeK3sConfig(files map[string][]byte) (*K3sConfig, error) {
 	if c.ClusterDomain == "" {
 		c.ClusterDomain = "cluster.local"
 	}
-	switch v := merged["cluster-init"].(type) {
-	case bool:
-		c.ClusterInit = v
-	case string:
-		c.ClusterInit = v == "true"
-	case nil:
-	default:
-		return nil, fmt.Errorf("k3s config: cluster-init: want a boolean, got %v", v)
+	var err error
+	if c.ClusterInit, err = boolKey(merged, "cluster-init"); err != nil {
+		return nil, err
+	}
+	if c.DisableCloudController, err = boolKey(merged, "disable-cloud-controller"); err != nil {
+		return nil, err
+	}
+	c.KubeletArgs = toStrings(merged["kubelet-arg"], true)
+	// The kubelet takes the last value of a repeated flag.
+	for _, a := range c.KubeletArgs {
+		k, v, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if k == "cloud-provider" {
+			c.ExternalCloudProvider = v == "external"
+		}
 	}
 	c.NodeIP = toStrings(merged["node-ip"], true)
 	c.NodeExternalIP = toStrings(merged["node-external-ip"], true)
@@ -126,6 +139,34 @@ func MergeK3sConfig(files map[string][]byte) (*K3sConfig, error) {
 		c.ServiceCIDR = "10.43.0.0/16"
 	}
 	return c, nil
+}
+
+// boolKey reads a boolean k3s flag (YAML true/false or the strings).
+func boolKey(merged map[string]any, key string) (bool, error) {
+	switch v := merged[key].(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		switch v {
+		case "true":
+			return true, nil
+		case "false", "":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("k3s config: %s: want a boolean, got %v", key, merged[key])
+}
+
+// DisablesComponent reports whether a packaged component is in disable.
+func (c *K3sConfig) DisablesComponent(name string) bool {
+	for _, d := range c.Disable {
+		if d == name {
+			return true
+		}
+	}
+	return false
 }
 
 func scalar(v any) string {

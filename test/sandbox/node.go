@@ -27,6 +27,8 @@ type NodeSpec struct {
 	InternalIP string
 	ExternalIP string
 	Hostname   string
+	// ProviderID is empty when an external cloud controller sets it.
+	ProviderID string
 	// Args are recorded in the k3s.io/node-args annotation (k3s does).
 	Args []string
 }
@@ -152,7 +154,7 @@ func registerNode(ctx context.Context, kc kubernetes.Interface, n NodeSpec) erro
 	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: kl, Annotations: annotations},
-		Spec:       corev1.NodeSpec{Taints: taints, ProviderID: "k3s://" + n.Name},
+		Spec:       corev1.NodeSpec{Taints: taints, ProviderID: n.ProviderID},
 	}
 	_, err := kc.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

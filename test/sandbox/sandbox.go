@@ -154,8 +154,9 @@ func (m *machine) addresses() []string {
 func (m *machine) nodeSpec() NodeSpec {
 	kc := m.boot.K3s
 	labels, _ := ParseLabels(kc.NodeLabels)
-	taints, _ := ParseTaints(kc.NodeTaints)
-	n := NodeSpec{Name: m.boot.NodeName, Role: m.boot.Role, Labels: labels, Taints: taints, Hostname: m.boot.NodeName}
+	taints, _ := m.boot.Taints()
+	n := NodeSpec{Name: m.boot.NodeName, Role: m.boot.Role, Labels: labels, Taints: taints, Hostname: m.boot.NodeName,
+		ProviderID: m.boot.ProviderID()}
 	n.Etcd = m.boot.Role == RoleServer
 	switch {
 	case len(kc.NodeIP) > 0:
