@@ -17,7 +17,7 @@ die() { printf '%s\n' "$*" >&2; exit 1; }
 # Go modules of the repository that hold Go code (skips tool wrapper modules,
 # front-end node_modules and caches).
 go_modules() {
-  find "$ROOT" \( -name node_modules -o -name .cache -o -name .git -o -name .terraform \) -prune -o \
+  find "$ROOT" \( -name node_modules -o -name .cache -o -name .git -o -name .terraform -o -name testdata \) -prune -o \
     -name go.mod -print | sort | while read -r mod; do
     dir=$(dirname "$mod")
     if find "$dir" \( -name node_modules -o -name .cache \) -prune -o -name '*.go' -print -quit | grep -q .; then

@@ -33,12 +33,14 @@ func Require(t testing.TB, ok bool, what, how string) {
 	t.Skipf("SKIP: %s is not available (install: %s)", what, how)
 }
 
-// Gate skips a gated suite (kind, Hetzner) with its reason, even in strict
-// mode: those need things a hermetic run cannot provide.
-func Gate(t testing.TB, ok bool, reason string) {
+// Gate skips a gated suite (kind, hcloud) with its reason, even in strict
+// mode: those need things a hermetic run cannot provide. The message has the
+// form "gated <suite>: <reason>", which the test runner (test/cmd/testrun)
+// lists apart from other skips; any other skip fails a strict run.
+func Gate(t testing.TB, ok bool, suite, reason string) {
 	t.Helper()
 	if !ok {
-		t.Skipf("SKIP: %s", reason)
+		t.Skipf("gated %s: %s", suite, reason)
 	}
 }
 

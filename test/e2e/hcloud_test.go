@@ -43,7 +43,7 @@ const e2eLabel = "terratest"
 // nothing else (see docs/e2e.md).
 func TestHcloud(t *testing.T) {
 	token := os.Getenv("HCLOUD_TOKEN")
-	testenv.Gate(t, token != "",
+	testenv.Gate(t, token != "", "hcloud",
 		"HCLOUD_TOKEN is not set: TestHcloud creates real Hetzner Cloud servers (environments/develop, a few cents a run); "+
 			"set it to a read/write API token of a Hetzner project used only for this suite")
 	requireTime(t, 75*time.Minute)

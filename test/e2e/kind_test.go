@@ -115,7 +115,7 @@ func kindGate(t *testing.T) {
 	if err := dockerInfo(); err != nil {
 		missing = append(missing, "`docker info` fails: "+err.Error())
 	}
-	testenv.Gate(t, len(missing) == 0,
+	testenv.Gate(t, len(missing) == 0, "kind",
 		"kind needs a Docker engine that allows privileged containers: "+strings.Join(missing, "; "))
 }
 

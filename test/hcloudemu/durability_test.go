@@ -207,28 +207,37 @@ func TestPowerHookAndAdmin(t *testing.T) {
 	}
 }
 
-// TestHelperEmulatorProcess is the child process of TestKill9: it runs the
-// emulator until killed.
-func TestHelperEmulatorProcess(t *testing.T) {
-	dir := os.Getenv("HCLOUDEMU_CHILD_STATE")
-	if dir == "" {
-		t.Skip("helper process for TestKill9")
+// TestMain runs the emulator child process of TestKill9 when the test binary
+// is started with HCLOUDEMU_CHILD_STATE set; otherwise it runs the tests.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("HCLOUDEMU_CHILD_STATE"); dir != "" {
+		if err := serveChild(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "emulator child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// serveChild serves an emulator on a free loopback port with its state in
+// dir, announcing the address on stdout, until it is killed.
+func serveChild(dir string) error {
 	emu, err := New(Config{StateDir: dir, Speed: 1000, Tokens: []Token{{Project: "k", Token: "k"}}})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	fmt.Printf("LISTEN %s\n", ln.Addr())
-	_ = http.Serve(ln, emu.Handler())
+	return http.Serve(ln, emu.Handler())
 }
 
 func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperEmulatorProcess$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "HCLOUDEMU_CHILD_STATE="+dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

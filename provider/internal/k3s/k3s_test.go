@@ -469,7 +469,7 @@ func TestMetadataGuardRunsBeforeK3s(t *testing.T) {
 func TestMetadataGuardScript(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh")
+		t.Fatalf("sh is not on PATH (Debian: apt-get install dash): %v", err)
 	}
 	script := filepath.Join(t.TempDir(), "guard")
 	if err := os.WriteFile(script, []byte(guardScript), 0o700); err != nil {

@@ -83,7 +83,7 @@ func kindAvailable() bool {
 }
 
 func TestAccKindCluster(t *testing.T) {
-	testenv.Gate(t, kindAvailable(),
+	testenv.Gate(t, kindAvailable(), "kind",
 		"kind needs a Docker engine that allows privileged containers: set PLATFORM_KIND=1 on a machine where `docker info` works and privileged containers run")
 	name := fmt.Sprintf("platform-acc-%d", time.Now().Unix()%100000)
 	config := fmt.Sprintf(`
