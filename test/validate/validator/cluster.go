@@ -17,6 +17,8 @@ func checkCluster(objs []Object) []Finding {
 	out = append(out, checkPullSecrets(objs)...)
 	out = append(out, checkMonitors(objs)...)
 	out = append(out, checkOTLP(objs)...)
+	out = append(out, checkIngressAdmin(objs)...)
+	out = append(out, checkIngressHSTS(objs)...)
 	return out
 }
 

@@ -53,6 +53,8 @@ var DefaultCRDSources = []CRDSource{
 		Dirs: []string{"config/crd/bases", "config/data/flux/v2.9.5"}, Toolchain: "go1.27.3"},
 	{Module: "github.com/prometheus-operator/prometheus-operator", Version: "v0.85.0", Dirs: []string{"example/prometheus-operator-crd"}},
 	{Module: "github.com/cert-manager/cert-manager", Version: "v1.19.2", Dirs: []string{"deploy/crds"}},
+	// Middleware (HSTS on the TLS-terminating ingress) and Traefik's other kinds.
+	{Module: "github.com/traefik/traefik/v3", Version: "v3.7.13", Dirs: []string{"docs/content/reference/dynamic-configuration"}},
 }
 
 // gvk is group/version/kind as written in apiVersion and kind.

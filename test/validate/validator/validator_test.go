@@ -101,6 +101,9 @@ var brokenCases = []struct{ name, want string }{
 	{"scan-without-credentials", `flux/infra/images.yaml: ImageRepository flux-system/app: spec.secretRef: missing: Deployment test/app pulls ghcr.io/example/app with credentials, so the scan needs them too`},
 	{"monitor-port-missing", `flux/apps/servicemonitor.yaml: ServiceMonitor test/app: spec.endpoints[0].port: Service test/app has no port named "metrics"`},
 	{"otlp-port-mismatch", `flux/apps/deployment.yaml: Deployment test/app: spec.template.spec.containers[0].env[0].value: sends OTLP http/protobuf to port 4317, but HelmRelease test/opentelemetry-collector receives http/protobuf on port 4318 (flux/apps/collector.yaml)`},
+	{"ingress-admin-port", `flux/apps/ingress.yaml: Ingress test/app: spec.rules[0].http.paths[0].backend.service.port: Service test/app port "web" leads to container port "admin" of Deployment test/app, served only inside the cluster: an Ingress must not expose it`},
+	{"tls-without-hsts", `flux/apps/ingress.yaml: Ingress test/app: metadata.annotations.traefik.ingress.kubernetes.io/router.middlewares: missing: Traefik terminates TLS for this Ingress, so it must reference a Middleware with headers.stsSeconds >= 31536000 (HSTS)`},
+	{"hsts-too-short", `flux/apps/ingress.yaml: Ingress test/app: metadata.annotations.traefik.ingress.kubernetes.io/router.middlewares: test-hsts@kubernetescrd sends HSTS for 300 s, less than 31536000 (one year)`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
 }
 
