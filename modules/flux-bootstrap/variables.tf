@@ -179,7 +179,7 @@ variable "sops_age_key" {
 }
 
 variable "ghcr" {
-  description = "Pull credentials for ghcr.io (a token with read:packages), stored as the `kubernetes.io/dockerconfigjson` Secret `secret_name` in flux-system for image scanning and OCI sources. Created only when `enabled`."
+  description = "Pull credentials for ghcr.io (a token with read:packages), stored as the `kubernetes.io/dockerconfigjson` Secret `secret_name` in flux-system; created only when `enabled`. The module creates only this Secret: the GitOps tree uses it by name (ImageRepository and OCIRepository `secretRef`, and ResourceSet copies into each environment namespace for the pods' imagePullSecrets)."
   type = object({
     enabled     = bool
     username    = optional(string)
