@@ -26,12 +26,11 @@ go_modules() {
   done
 }
 
-# Terraform root folders that the static tier checks (environments/_* hold
-# files the roots link, checked through those roots).
+# Terraform folders that the static tier checks: every module and every
+# environment root.
 tf_roots() {
   for d in "$ROOT"/modules/* "$ROOT"/environments/*; do
     [ -d "$d" ] || continue
-    case "${d##*/}" in _*) continue ;; esac
     ls "$d"/*.tf >/dev/null 2>&1 && echo "$d"
   done
   return 0

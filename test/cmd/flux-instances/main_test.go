@@ -45,7 +45,7 @@ func copyDir(t *testing.T, src, dst string) {
 			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
-		b, err := os.ReadFile(p) // follows the roots' links to environments/_hetzner
+		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
@@ -96,16 +96,18 @@ func TestRenderFollowsTheTerraformCode(t *testing.T) {
 		}
 	}
 
-	vars := filepath.Join(root, "environments", "_hetzner", "variables.tf")
+	// The root leaves git_url null, so the composition module's default
+	// (a variable with nullable = false) decides, as in Terraform.
+	vars := filepath.Join(root, "modules", "hetzner-environment", "variables.tf")
 	b, err := os.ReadFile(vars)
 	if err != nil {
 		t.Fatal(err)
 	}
 	changed := strings.Replace(string(b), `"https://github.com/sre-platform/platform.git"`, `"ssh://git@github.com/sre-platform/platform.git"`, 1)
 	if changed == string(b) {
-		t.Fatal("environments/_hetzner/variables.tf: git_url default not found")
+		t.Fatal("modules/hetzner-environment/variables.tf: git_url default not found")
 	}
-	if err := os.WriteFile(filepath.Join(root, "environments", "develop", "variables.tf"), []byte(changed), 0o644); err != nil {
+	if err := os.WriteFile(vars, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out := render(t, root, develop); !strings.Contains(out, "url: ssh://git@github.com/sre-platform/platform.git") {

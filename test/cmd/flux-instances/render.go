@@ -132,6 +132,11 @@ func (m *tfModule) variables(given map[string]cty.Value) (map[string]cty.Value, 
 			}
 		}
 		v, ok := given[name]
+		// As in Terraform, a null given to a variable with nullable = false
+		// takes its default (a root passes null for an input it leaves unset).
+		if ok && v.IsKnown() && v.IsNull() && !nullable(c.Attributes) {
+			ok = false
+		}
 		if !ok {
 			if a, has := c.Attributes["default"]; has {
 				if v, diags = a.Expr.Value(nil); diags.HasErrors() {
@@ -151,6 +156,16 @@ func (m *tfModule) variables(given map[string]cty.Value) (map[string]cty.Value, 
 		out[name] = cv
 	}
 	return out, nil
+}
+
+// nullable reports a variable's nullable argument (true when absent).
+func nullable(attrs hcl.Attributes) bool {
+	a, ok := attrs["nullable"]
+	if !ok {
+		return true
+	}
+	v, diags := a.Expr.Value(nil)
+	return diags.HasErrors() || !v.Type().Equals(cty.Bool) || v.IsNull() || v.True()
 }
 
 func evalContext(vars, locals map[string]cty.Value, dir string) *hcl.EvalContext {
@@ -286,35 +301,35 @@ func Config(root string, src source) (map[string]cty.Value, string, error) {
 			return nil, "", fmt.Errorf("%s declares no variable %q", src.Root, k)
 		}
 	}
-	ctx := evalContext(vars, rm.locals(vars), rootDir)
-	var call *hcl.Block
-	for _, b := range rm.blocks("module") {
-		attrs, _ := b.Body.JustAttributes()
-		if a, ok := attrs["source"]; ok {
-			if s, _ := a.Expr.Value(nil); s.Type() == cty.String && strings.HasSuffix(s.AsString(), "modules/flux-bootstrap") {
-				call = b
-			}
+	// Follow the module calls from the root down to modules/flux-bootstrap
+	// (a root may call it through a composition module such as
+	// modules/hetzner-environment), evaluating each call's arguments in its
+	// caller's variables and locals.
+	dir, m := rootDir, rm
+	for depth := 0; ; depth++ {
+		call, next := fluxCall(m)
+		if call == nil || depth > 4 {
+			return nil, "", fmt.Errorf("%s calls no modules/flux-bootstrap", src.Root)
+		}
+		args, err := attributes(call, nil, evalContext(vars, m.locals(vars), dir))
+		if err != nil {
+			return nil, "", err
+		}
+		for _, k := range []string{"source", "version", "providers", "depends_on", "count", "for_each"} {
+			delete(args, k)
+		}
+		dir = filepath.Join(dir, next)
+		if m, err = parseModule(dir); err != nil {
+			return nil, "", err
+		}
+		if vars, err = m.variables(args); err != nil {
+			return nil, "", err
+		}
+		if filepath.Base(next) == "flux-bootstrap" {
+			break
 		}
 	}
-	if call == nil {
-		return nil, "", fmt.Errorf("%s calls no modules/flux-bootstrap", src.Root)
-	}
-	args, err := attributes(call, nil, ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	modDir := filepath.Join(rootDir, args["source"].AsString())
-	for _, k := range []string{"source", "version", "providers", "depends_on", "count", "for_each"} {
-		delete(args, k)
-	}
-	mm, err := parseModule(modDir)
-	if err != nil {
-		return nil, "", err
-	}
-	mvars, err := mm.variables(args)
-	if err != nil {
-		return nil, "", err
-	}
+	modDir, mm, mvars := dir, m, vars
 	var res *hcl.Block
 	for _, b := range mm.blocks("resource") {
 		if b.Labels[0] == fluxinstance.TypeName {
@@ -342,6 +357,33 @@ func Config(root string, src source) (map[string]cty.Value, string, error) {
 		}
 	}
 	return cfg, modDir, nil
+}
+
+// fluxCall returns the module call of m that leads to modules/flux-bootstrap
+// (the call itself, or a local module that calls it, at any depth) and its
+// source path; nil when none does.
+func fluxCall(m *tfModule) (*hcl.Block, string) {
+	for _, b := range m.blocks("module") {
+		attrs, _ := b.Body.JustAttributes()
+		a, ok := attrs["source"]
+		if !ok {
+			continue
+		}
+		s, diags := a.Expr.Value(nil)
+		if diags.HasErrors() || s.Type() != cty.String || !strings.HasPrefix(s.AsString(), ".") {
+			continue
+		}
+		src := s.AsString()
+		if filepath.Base(src) == "flux-bootstrap" {
+			return b, src
+		}
+		if sub, err := parseModule(filepath.Join(m.dir, src)); err == nil {
+			if c, _ := fluxCall(sub); c != nil {
+				return b, src
+			}
+		}
+	}
+	return nil, ""
 }
 
 // Render returns the reference file of one cluster.

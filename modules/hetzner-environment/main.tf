@@ -1,9 +1,10 @@
-# Shared by environments/develop, staging and production (each links this
-# file; its own environment.tf names the environment, versions.tf its state,
-# <env>.tfvars its sizes). A change here changes all three Hetzner
-# environments: plan each of them.
+# One Hetzner environment: the private network, firewall, servers, agents and
+# optional API load balancer with the cluster's Secret kube-system/hcloud
+# (modules/hcloud-k3s-cluster), then Flux syncing the environment's entry
+# point (modules/flux-bootstrap). The calling root configures the hcloud and
+# platform providers and the state backend.
 module "cluster" {
-  source = "../../modules/hcloud-k3s-cluster"
+  source = "../hcloud-k3s-cluster"
 
   name               = var.cluster_name
   k3s_version        = var.k3s_version
@@ -21,20 +22,20 @@ module "cluster" {
   ssh_allowed_cidrs  = var.ssh_allowed_cidrs
   ssh_public_key     = var.ssh_public_key
   etcd_snapshot_cron = var.etcd_snapshot_cron
-  labels             = merge(var.labels, { environment = local.environment })
+  labels             = merge(var.labels, { environment = var.environment })
 
   # Secret kube-system/hcloud (token, network ID) for the cloud-controller-manager
-  # and CSI driver that Flux installs. Always on here: a null token fails the
-  # plan (hack/tf-env.sh sets TF_VAR_hcloud_token from HCLOUD_TOKEN).
+  # and CSI driver that Flux installs. Always on: a null token fails the plan
+  # (hack/tf-env.sh sets TF_VAR_hcloud_token from HCLOUD_TOKEN).
   hcloud_token = var.hcloud_token
   cloud_secret = { enabled = true }
 }
 
 module "flux" {
-  source = "../../modules/flux-bootstrap"
+  source = "../flux-bootstrap"
 
   kubeconfig   = module.cluster.kubeconfig
-  cluster_name = local.environment
+  cluster_name = var.environment
   cluster_path = var.flux_cluster_path
   git_url      = var.git_url
   git_ref      = var.git_ref

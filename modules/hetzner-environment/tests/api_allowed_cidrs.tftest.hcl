@@ -1,19 +1,20 @@
-# The Hetzner roots (develop, staging and production share _hetzner/): the
-# API's CIDRs are required, and a documentation placeholder left in the
-# tfvars fails the plan against Hetzner's API, while the sandbox's emulator
-# (where the e2e suite applies staging and production tfvars) accepts it.
+# The API's CIDRs are required, and a documentation placeholder left in an
+# environment's tfvars fails the plan against Hetzner's API, while the
+# sandbox's emulator (where the e2e suite applies the staging and production
+# roots with their tfvars) accepts it.
 
 mock_provider "hcloud" {
   override_during = plan
-  source          = "../../modules/hcloud-k3s-cluster/tests/mocks/hcloud"
+  source          = "../hcloud-k3s-cluster/tests/mocks/hcloud"
 }
 
 mock_provider "platform" {
   override_during = plan
-  source          = "../../modules/hcloud-k3s-cluster/tests/mocks/platform"
+  source          = "../hcloud-k3s-cluster/tests/mocks/platform"
 }
 
 variables {
+  environment  = "develop"
   cluster_name = "develop"
   hcloud_token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 }

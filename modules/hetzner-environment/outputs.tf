@@ -1,5 +1,5 @@
 output "kubeconfig" {
-  description = "Admin kubeconfig of the cluster: terraform output -raw kubeconfig > ~/.kube/<env> (chmod 600)."
+  description = "Admin kubeconfig of the cluster (sensitive)."
   value       = module.cluster.kubeconfig
   sensitive   = true
 }

@@ -1,23 +1,29 @@
+# ---------------------------------------------------------------- environment
+
+variable "environment" {
+  description = "The environment this cluster hosts: develop, staging or production. It becomes the label environment=<name> on every Hetzner resource, the FluxInstance's cluster name and the default entry point flux/clusters/<environment>."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = contains(["develop", "staging", "production"], var.environment)
+    error_message = "The environment must be develop, staging or production (the namespaces and flux/clusters/ entry points the GitOps tree defines)."
+  }
+}
+
 # ---------------------------------------------------------------- Hetzner API
 
 variable "hcloud_token" {
-  description = "Hetzner Cloud API token (read/write) of the environment's project: both providers use it, and the cluster's Secret kube-system/hcloud (cloud-controller-manager, CSI driver) holds it, so it is required. Pass it as TF_VAR_hcloud_token (hack/tf-env.sh sets it from HCLOUD_TOKEN), never in a tfvars file."
+  description = "Hetzner Cloud API token (read/write) of the environment's project: the cluster's Secret kube-system/hcloud (cloud-controller-manager, CSI driver) holds it, so it is required (a null token fails the plan). The root passes the token its providers use; never put it in a tfvars file."
   type        = string
   default     = null
   sensitive   = true
 }
 
 variable "hcloud_endpoint" {
-  description = "Hetzner Cloud API endpoint."
+  description = "Hetzner Cloud API endpoint the root's providers use: at Hetzner's own (the default), api_allowed_cidrs refuses documentation placeholders; any other endpoint (the sandbox's emulator) accepts them."
   type        = string
   default     = "https://api.hetzner.cloud/v1"
-  nullable    = false
-}
-
-variable "poll_interval" {
-  description = "How often both providers poll running Hetzner actions (Go duration)."
-  type        = string
-  default     = "1s"
   nullable    = false
 }
 
@@ -222,6 +228,12 @@ variable "flux_cluster_size" {
   description = "Flux controllers' size class: small, medium or large."
   type        = string
   default     = "medium"
+  nullable    = false
+
+  validation {
+    condition     = contains(["small", "medium", "large"], var.flux_cluster_size)
+    error_message = "The flux_cluster_size must be small, medium or large."
+  }
 }
 
 variable "flux_wait" {
