@@ -17,14 +17,13 @@
 source "$(dirname "$0")/lib.sh"
 action=${1:-} env=${2:-}
 shift 2 || true
-envs="sandbox local develop staging production"
+# The environments are the roots under environments/ (one list: the folders).
+envs=$(for d in "$ROOT"/environments/*/; do ls "$d"*.tf >/dev/null 2>&1 && basename "$d"; done | tr '\n' ' ')
+envs=${envs% }
 case "$action" in plan | apply | destroy) ;; *) die "usage: go tool task plan|apply|destroy ENV=<$envs>" ;; esac
 [ -n "$env" ] || die "$action: set ENV, one of: $envs (e.g. go tool task $action ENV=develop)"
 case " $envs " in *" $env "*) ;; *) die "$action: unknown ENV '$env'; one of: $envs" ;; esac
 dir="$ROOT/environments/$env"
-if ! ls "$dir"/*.tf >/dev/null 2>&1; then
-  die "$action: environments/$env has no Terraform root in this checkout"
-fi
 
 init=(init -input=false -no-color)
 vars=()
