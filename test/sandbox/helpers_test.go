@@ -19,7 +19,7 @@ import (
 
 // kubeBins gates the tests that start real control planes and returns the
 // directory holding kube-apiserver and etcd.
-func kubeBins(t *testing.T) string {
+func kubeBins(t testing.TB) string {
 	t.Helper()
 	if os.Getenv("PLATFORM_SANDBOX_TESTS") != "1" {
 		t.Skip("SKIP: starts kube-apiserver and etcd processes; runs with PLATFORM_SANDBOX_TESTS=1 (test/plan/sandbox.yaml)")
@@ -35,7 +35,7 @@ func testSubnet() string {
 	return fmt.Sprintf("127.%d.%d", 100+rand.IntN(100), 1+rand.IntN(250))
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error
@@ -69,7 +69,7 @@ func isUnauthorized(err error) bool {
 	return errors.As(err, &se) && se.ErrStatus.Code == http.StatusUnauthorized
 }
 
-func clientFor(t *testing.T, url string, pki *ClusterPKI, user string, groups ...string) kubernetes.Interface {
+func clientFor(t testing.TB, url string, pki *ClusterPKI, user string, groups ...string) kubernetes.Interface {
 	t.Helper()
 	cfg, err := ClientConfig(url, pki, user, groups)
 	if err != nil {

@@ -23,7 +23,7 @@ const testToken = "sandbox-test-token"
 
 // stack is the emulator with the sandbox on its power hooks.
 type stack struct {
-	t     *testing.T
+	t     testing.TB
 	emu   *hcloudemu.Emulator
 	sb    *Sandbox
 	api   *httptest.Server
@@ -31,7 +31,7 @@ type stack struct {
 	hc    *hcloud.Client
 }
 
-func startStack(t *testing.T, bins, stateDir, subnet string) *stack {
+func startStack(t testing.TB, bins, stateDir, subnet string) *stack {
 	t.Helper()
 	sb, err := New(Config{StateDir: filepath.Join(stateDir, "sandbox"), ControlPlane: ControlPlaneOptions{BinDir: bins, StopGrace: 5 * time.Second},
 		HeartbeatInterval: time.Second, NodeGrace: 4 * time.Second, JoinRetry: 500 * time.Millisecond, Logf: t.Logf})
@@ -310,51 +310,4 @@ func hasTaint(n *corev1.Node, key, value string, effect corev1.TaintEffect) bool
 		}
 	}
 	return false
-}
-
-// TestThreeClustersMemory runs three one-server clusters at once and checks
-// that their control planes (apiserver + etcd) fit in 4 GiB together.
-func TestThreeClustersMemory(t *testing.T) {
-	bins := kubeBins(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	s := startStack(t, bins, t.TempDir(), testSubnet())
-	type cl struct {
-		pki *ClusterPKI
-		srv *hcloud.Server
-	}
-	var cls []cl
-	for i := range 3 {
-		pki, err := GenerateClusterPKI()
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := fmt.Sprintf("c%d-cp", i)
-		ud, _ := RenderCloudInit(CloudInitSpec{Hostname: name, PKI: pki, Config: map[string]any{
-			"token": FullToken(pki.ServerCA.CertPEM, fmt.Sprint("secret-", i)), "cluster-init": true}})
-		cls = append(cls, cl{pki, s.createServer(ctx, name, ud)})
-	}
-	for i, c := range cls {
-		admin := clientFor(t, "https://"+c.srv.PublicNet.IPv4.IP.String()+":6443", c.pki, "admin", "system:masters")
-		eventually(t, 3*time.Minute, c.srv.Name+" Ready", func() error { _, err := nodeReady(ctx, admin, fmt.Sprintf("c%d-cp", i)); return err })
-		// A little traffic, as a provider would cause.
-		for range 20 {
-			if _, err := admin.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	time.Sleep(15 * time.Second)
-	var total int64
-	for _, st := range s.sb.Clusters() {
-		t.Logf("cluster %s: apiserver %d MiB + etcd %d MiB RSS", st.ID, st.APIServerMB, st.EtcdMB)
-		total += st.APIServerMB + st.EtcdMB
-	}
-	t.Logf("three clusters: %d MiB RSS in total", total)
-	if len(s.sb.Clusters()) != 3 {
-		t.Fatalf("want 3 clusters, got %d", len(s.sb.Clusters()))
-	}
-	if total > 4096 {
-		t.Errorf("three control planes use %d MiB RSS, more than 4 GiB", total)
-	}
 }

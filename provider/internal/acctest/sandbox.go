@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +34,51 @@ type Env struct {
 	Endpoint string
 	admin    *httptest.Server
 	booted   *userDataLog
+	creates  createLog
+}
+
+// createLog records when the emulator received each server create request,
+// by server name: the moment a server's own boot starts.
+type createLog struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+// record wraps the emulator's API handler: a POST /v1/servers is timed on
+// arrival and its body handed on unchanged.
+func (l *createLog) record(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/servers" {
+			at := time.Now()
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				var req struct {
+					Name string `json:"name"`
+				}
+				if json.Unmarshal(body, &req) == nil && req.Name != "" {
+					l.mu.Lock()
+					if _, seen := l.at[req.Name]; !seen { // a retried create keeps its first attempt
+						l.at[req.Name] = at
+					}
+					l.mu.Unlock()
+				}
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ServerCreates returns when each server's create request reached the
+// emulator, by server name (the first attempt when the provider retried).
+func (e *Env) ServerCreates() map[string]time.Time {
+	e.creates.mu.Lock()
+	defer e.creates.mu.Unlock()
+	out := make(map[string]time.Time, len(e.creates.at))
+	for k, v := range e.creates.at {
+		out[k] = v
+	}
+	return out
 }
 
 // userDataLog records the user data of every server that powers on, by
@@ -106,7 +152,7 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{t: t, booted: &userDataLog{byName: map[string]string{}}}
+	e := &Env{t: t, booted: &userDataLog{byName: map[string]string{}}, creates: createLog{at: map[string]time.Time{}}}
 	cfg := hcloudemu.Config{
 		StateDir: t.TempDir(),
 		Speed:    o.Speed,
@@ -146,7 +192,7 @@ func Start(t testing.TB, o Options) *Env {
 		go lbs.Forward(ctx, 200*time.Millisecond)
 		t.Cleanup(cancel)
 	}
-	api := httptest.NewServer(em.Handler())
+	api := httptest.NewServer(e.creates.record(em.Handler()))
 	e.admin = httptest.NewServer(em.AdminHandler())
 	t.Cleanup(func() {
 		api.Close()

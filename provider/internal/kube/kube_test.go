@@ -33,18 +33,35 @@ func pod(name, nodeName string, mod func(*corev1.Pod)) *corev1.Pod {
 	return p
 }
 
+// The node registers and turns Ready between WaitReady's polls: the first
+// poll finds no node, the second a NotReady one, the third a Ready one. Each
+// change is made by the poll that is about to observe it, so the test needs
+// no timing.
 func TestWaitReadyWaitsForRegistrationAndReadiness(t *testing.T) {
 	c := fake.NewClientset()
-	go func() {
-		time.Sleep(30 * time.Millisecond)
-		c.CoreV1().Nodes().Create(context.Background(), node("n1", corev1.ConditionFalse), metav1.CreateOptions{})
-		time.Sleep(30 * time.Millisecond)
-		c.CoreV1().Nodes().UpdateStatus(context.Background(), node("n1", corev1.ConditionTrue), metav1.UpdateOptions{})
-	}()
+	gets := 0
+	nodes := schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
+	c.PrependReactor("get", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		gets++
+		switch gets {
+		case 2:
+			if err := c.Tracker().Create(nodes, node("n1", corev1.ConditionFalse), ""); err != nil {
+				t.Error(err)
+			}
+		case 3:
+			if err := c.Tracker().Update(nodes, node("n1", corev1.ConditionTrue), ""); err != nil {
+				t.Error(err)
+			}
+		}
+		return false, nil, nil // answered by the object tracker
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := WaitReady(ctx, c, "n1", fast); err != nil {
 		t.Fatal(err)
+	}
+	if gets != 3 {
+		t.Fatalf("WaitReady returned after %d polls, want 3 (not registered, not Ready, Ready)", gets)
 	}
 }
 
