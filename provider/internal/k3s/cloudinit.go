@@ -65,6 +65,11 @@ type NodeConfig struct {
 	FlannelIface string
 	// EtcdSnapshotCron schedules etcd snapshots on servers ("" = k3s default).
 	EtcdSnapshotCron string
+	// EtcdSnapshotRetention is how many snapshots each server keeps (on
+	// disk and, with EtcdS3, in the bucket); 0 = k3s' default (5).
+	EtcdSnapshotRetention int
+	// EtcdS3 uploads the snapshots to S3-compatible storage (servers only).
+	EtcdS3 *EtcdS3
 	// ExternalCloudProvider hands the node to an external cloud controller
 	// (the Hetzner cloud-controller-manager): kubelets run with
 	// cloud-provider=external, and servers turn off k3s' own cloud
@@ -106,8 +111,11 @@ type k3sConfig struct {
 	KubeletArg             []string `yaml:"kubelet-arg,omitempty"`
 	FlannelIface           string   `yaml:"flannel-iface,omitempty"`
 	EtcdSnapshotSchedule   string   `yaml:"etcd-snapshot-schedule-cron,omitempty"`
+	EtcdSnapshotRetention  int      `yaml:"etcd-snapshot-retention,omitempty"`
 	WriteKubeconfigMode    string   `yaml:"write-kubeconfig-mode,omitempty"`
 	SecretsEncryption      bool     `yaml:"secrets-encryption,omitempty"`
+	// etcd-s3 and etcd-s3-* (servers with EtcdS3).
+	etcdS3Config `yaml:",inline"`
 }
 
 // KubeletArgExternalCloud is the kubelet flag (k3s `kubelet-arg`) that leaves
@@ -162,6 +170,17 @@ func (c NodeConfig) Validate() error {
 	if c.Role == RoleServer && c.AgentToken != "" && (c.AgentToken == c.Token || IsServerToken(c.AgentToken)) {
 		errs = append(errs, errors.New("the agent token must differ from the server token"))
 	}
+	if c.Role == RoleAgent && (c.EtcdS3 != nil || c.EtcdSnapshotRetention != 0 || c.EtcdSnapshotCron != "") {
+		errs = append(errs, errors.New("etcd snapshots are a server setting: agents run no etcd"))
+	}
+	if c.EtcdSnapshotRetention < 0 || c.EtcdSnapshotRetention > MaxSnapshotRetention {
+		errs = append(errs, fmt.Errorf("etcd snapshot retention must be between 1 and %d, got %d", MaxSnapshotRetention, c.EtcdSnapshotRetention))
+	}
+	if c.EtcdS3 != nil {
+		if err := c.EtcdS3.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, t := range c.Taints {
 		if !ValidTaint(t) {
 			errs = append(errs, fmt.Errorf("taint %q is not key[=value]:NoSchedule|PreferNoSchedule|NoExecute", t))
@@ -200,6 +219,8 @@ func CloudInit(c NodeConfig) (string, error) {
 			}
 		}
 		kc.EtcdSnapshotSchedule = c.EtcdSnapshotCron
+		kc.EtcdSnapshotRetention = c.EtcdSnapshotRetention
+		kc.etcdS3Config = c.EtcdS3.config()
 		kc.WriteKubeconfigMode = "0600"
 		kc.SecretsEncryption = true
 	}

@@ -54,6 +54,8 @@ type serverModel struct {
 	TLSSANs          types.List   `tfsdk:"tls_san"`
 	Disable          types.List   `tfsdk:"disable"`
 	EtcdSnapshotCron types.String `tfsdk:"etcd_snapshot_cron"`
+	EtcdRetention    types.Int64  `tfsdk:"etcd_snapshot_retention"`
+	EtcdS3           types.Object `tfsdk:"etcd_s3"`
 	Kubeconfig       types.String `tfsdk:"kubeconfig"`
 	AdminCert        types.String `tfsdk:"admin_client_certificate"`
 	AdminKey         types.String `tfsdk:"admin_client_key"`
@@ -75,8 +77,11 @@ type nodeModel struct {
 	TLSSANs          types.List
 	Disable          types.List
 	EtcdSnapshotCron types.String
-	AdminCert        types.String
-	AdminKey         types.String
+	// EtcdSnapshotRetention and EtcdS3: etcd_snapshot_retention, etcd_s3.
+	EtcdSnapshotRetention types.Int64
+	EtcdS3                types.Object
+	AdminCert             types.String
+	AdminKey              types.String
 	// agent: input; server: output
 	Token      types.String
 	Kubeconfig types.String
@@ -116,6 +121,7 @@ func load(ctx context.Context, role k3s.Role, g getter) (*nodeModel, diag.Diagno
 		d := g.Get(ctx, &m)
 		return &nodeModel{common: m.common, role: role, ClusterBundle: m.ClusterBundle, ClusterInit: m.ClusterInit,
 			TLSSANs: m.TLSSANs, Disable: m.Disable, EtcdSnapshotCron: m.EtcdSnapshotCron, Kubeconfig: m.Kubeconfig,
+			EtcdSnapshotRetention: m.EtcdRetention, EtcdS3: m.EtcdS3,
 			AdminCert: m.AdminCert, AdminKey: m.AdminKey}, d
 	}
 	var m agentModel
@@ -127,6 +133,7 @@ func store(ctx context.Context, s setter, m *nodeModel) diag.Diagnostics {
 	if m.role == k3s.RoleServer {
 		return s.Set(ctx, &serverModel{common: m.common, ClusterBundle: m.ClusterBundle, ClusterInit: m.ClusterInit,
 			TLSSANs: m.TLSSANs, Disable: m.Disable, EtcdSnapshotCron: m.EtcdSnapshotCron, Kubeconfig: m.Kubeconfig,
+			EtcdRetention: m.EtcdSnapshotRetention, EtcdS3: m.EtcdS3,
 			AdminCert: m.AdminCert, AdminKey: m.AdminKey})
 	}
 	return s.Set(ctx, &agentModel{common: m.common, Token: m.Token, Kubeconfig: m.Kubeconfig})

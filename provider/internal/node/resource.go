@@ -124,7 +124,7 @@ func (m *nodeModel) known(nodeIP types.String) bool {
 			return false
 		}
 	}
-	return true
+	return m.role != k3s.RoleServer || m.etcdSnapshotsKnown(context.Background())
 }
 
 // render builds the node's cloud-init. nodeIP is the user-set private_ip
@@ -155,6 +155,8 @@ func (m *nodeModel) render(ctx context.Context, nodeIP types.String) (string, er
 		c.TLSSANs = strList(ctx, m.TLSSANs)
 		c.Disable = strList(ctx, m.Disable)
 		c.EtcdSnapshotCron = m.EtcdSnapshotCron.ValueString()
+		c.EtcdSnapshotRetention = int(m.EtcdSnapshotRetention.ValueInt64())
+		c.EtcdS3 = m.etcdS3Config(ctx)
 	} else {
 		c.Token = m.Token.ValueString()
 	}

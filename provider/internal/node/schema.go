@@ -161,6 +161,9 @@ func serverSchema() schema.Schema {
 	a["etcd_snapshot_cron"] = schema.StringAttribute{Optional: true,
 		Description: "Schedule for etcd snapshots (k3s `etcd-snapshot-schedule-cron`), e.g. `0 */6 * * *`.",
 		Validators:  []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^\S+( \S+){4}$`), "must be a five-field cron expression")}}
+	for k, v := range etcdS3Attributes() {
+		a[k] = v
+	}
 	a["kubeconfig"] = schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 		Description: "Admin kubeconfig for this server's own API (https://<ipv4_address>:6443)."}
 	a["admin_client_certificate"] = schema.StringAttribute{Computed: true, Sensitive: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
