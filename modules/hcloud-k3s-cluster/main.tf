@@ -1,4 +1,15 @@
 locals {
+  # etcd snapshot upload: the bucket settings with their credentials (the
+  # provider's etcd_s3 block; sensitive as a whole through the credentials).
+  etcd_s3 = var.etcd_s3 == null ? null : {
+    endpoint   = var.etcd_s3.endpoint
+    bucket     = var.etcd_s3.bucket
+    folder     = var.etcd_s3.folder
+    region     = var.etcd_s3.region
+    access_key = try(var.etcd_s3_credentials.access_key, null)
+    secret_key = try(var.etcd_s3_credentials.secret_key, null)
+  }
+
   # Network zone of each Hetzner location (a location not listed here is
   # accepted as it is).
   location_zones = {
@@ -207,6 +218,9 @@ resource "platform_k3s_server" "first" {
   etcd_snapshot_cron = var.etcd_snapshot_cron
   timeouts           = var.timeouts
 
+  etcd_snapshot_retention = var.etcd_snapshot_retention
+  etcd_s3                 = local.etcd_s3
+
   external_cloud_provider = var.hcloud_cloud_controller
 
   # A private IP can only be attached once the subnet exists.
@@ -234,6 +248,9 @@ resource "platform_k3s_server" "joining" {
   node_taints        = var.server_taints
   etcd_snapshot_cron = var.etcd_snapshot_cron
   timeouts           = var.timeouts
+
+  etcd_snapshot_retention = var.etcd_snapshot_retention
+  etcd_s3                 = local.etcd_s3
 
   external_cloud_provider = var.hcloud_cloud_controller
 

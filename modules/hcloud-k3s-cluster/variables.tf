@@ -291,6 +291,70 @@ variable "etcd_snapshot_cron" {
   }
 }
 
+variable "etcd_snapshot_retention" {
+  description = "Snapshots each server keeps (k3s `etcd-snapshot-retention`), on its disk and, with `etcd_s3`, in the bucket folder. Null keeps k3s' default (5)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.etcd_snapshot_retention == null || try(var.etcd_snapshot_retention >= 1 && var.etcd_snapshot_retention <= 1000 && floor(var.etcd_snapshot_retention) == var.etcd_snapshot_retention, false)
+    error_message = "etcd_snapshot_retention must be a whole number between 1 and 1000."
+  }
+}
+
+variable "etcd_s3" {
+  description = <<-EOT
+    Upload every etcd snapshot to S3-compatible object storage (Hetzner Object Storage, AWS S3, MinIO) as well as the
+    servers' disks, so the cluster survives the loss of its servers (docs/runbooks/etcd-restore.md). `endpoint` is the
+    S3 host[:port] without a scheme (HTTPS), e.g. `fsn1.your-objectstorage.com`; `bucket` must exist; `folder` is the
+    key prefix (e.g. `etcd/<cluster>`, no leading or trailing `/`); `region` e.g. `fsn1` (null: us-east-1). The keys
+    come from `etcd_s3_credentials`. Part of every server's cloud-init: changing it replaces the servers.
+  EOT
+  type = object({
+    endpoint = string
+    bucket   = string
+    folder   = optional(string)
+    region   = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.etcd_s3 == null || can(regex("^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$", var.etcd_s3.endpoint))
+    error_message = "etcd_s3.endpoint must be an S3 host[:port] without scheme or path, e.g. fsn1.your-objectstorage.com."
+  }
+  validation {
+    condition     = var.etcd_s3 == null || (can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.etcd_s3.bucket)) && !strcontains(try(var.etcd_s3.bucket, ""), ".."))
+    error_message = "etcd_s3.bucket must be an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
+  }
+  validation {
+    condition     = var.etcd_s3 == null || try(var.etcd_s3.folder == null, true) || can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.etcd_s3.folder))
+    error_message = "etcd_s3.folder must be path segments of letters, digits, '.', '_' and '-', without a leading or trailing '/'."
+  }
+  validation {
+    condition     = var.etcd_s3 == null || try(var.etcd_s3.region == null, true) || can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.etcd_s3.region))
+    error_message = "etcd_s3.region must be lower-case letters, digits and hyphens, e.g. fsn1 or eu-central-1."
+  }
+}
+
+variable "etcd_s3_credentials" {
+  description = "Access key and secret key for `etcd_s3` (required with it; a key limited to that bucket). Pass them as TF_VAR_etcd_s3_credentials, never in a committed tfvars file."
+  type = object({
+    access_key = string
+    secret_key = string
+  })
+  default   = null
+  sensitive = true
+
+  validation {
+    condition     = var.etcd_s3_credentials == null || try(length(trimspace(var.etcd_s3_credentials.access_key)) > 0 && length(trimspace(var.etcd_s3_credentials.secret_key)) > 0, false)
+    error_message = "etcd_s3_credentials needs a non-empty access_key and secret_key."
+  }
+  validation {
+    condition     = (var.etcd_s3 == null) == (var.etcd_s3_credentials == null)
+    error_message = "etcd_s3 and etcd_s3_credentials go together: set both to upload etcd snapshots, or neither."
+  }
+}
+
 variable "labels" {
   description = "Extra Hetzner labels on every resource. The module's own keys (`cluster`, `managed-by`, `role`, `pool`) are reserved."
   type        = map(string)
