@@ -5,14 +5,18 @@
 # Elsewhere, or with --check: prints what is missing and how to get it.
 source "$(dirname "$0")/lib.sh"
 
-# group → "package:command" pairs (command proves the package is usable).
+# group → "package:command" pairs (command proves the package is usable; a
+# command given as an absolute path must be an executable file there).
+# nodes: what the sandbox's real-node mode runs per k3s node.
 declare -A GROUPS_PKGS=(
   [static]="shellcheck:shellcheck"
   [e2e]="nginx:nginx chromium:chromium"
+  [nodes]="containerd:containerd runc:runc containernetworking-plugins:/usr/lib/cni/bridge iptables:iptables iproute2:ip util-linux:nsenter"
   [bench]="wrk:wrk"
   [docker]="docker.io:dockerd"
+  [images]="nginx:nginx gettext-base:envsubst busybox-static:busybox"
 )
-ALL_HERMETIC=(static e2e)
+ALL_HERMETIC=(static e2e nodes)
 
 check=0
 groups=()
@@ -30,9 +34,12 @@ missing_cmds=()
 for g in "${groups[@]}"; do
   for pair in ${GROUPS_PKGS[$g]}; do
     pkg=${pair%%:*} cmd=${pair#*:}
-    if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
-      missing_pkgs+=("$pkg"); missing_cmds+=("$cmd")
+    if [[ "$cmd" == /* ]]; then
+      [ -x "$cmd" ] && continue
+    elif command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ]; then
+      continue
     fi
+    missing_pkgs+=("$pkg"); missing_cmds+=("$cmd")
   done
 done
 # go (this script runs under it) and node/npm for the front end
