@@ -10,12 +10,14 @@ import (
 // Policies that need more than one object: they run over everything one
 // cluster applies (and over each extra folder on its own).
 
-// checkCluster runs every cross-object policy over the objects of one cluster.
-func checkCluster(objs []Object) []Finding {
+// checkCluster runs every cross-object policy over the objects of one
+// cluster. platform are workloads that run there without being in the tree
+// (the Flux Operator and controllers): monitors may select them.
+func checkCluster(objs, platform []Object) []Finding {
 	var out []Finding
 	out = append(out, checkHPAReplicas(objs)...)
 	out = append(out, checkPullSecrets(objs)...)
-	out = append(out, checkMonitors(objs)...)
+	out = append(out, checkMonitors(objs, platform)...)
 	out = append(out, checkOTLP(objs)...)
 	out = append(out, checkIngressAdmin(objs)...)
 	out = append(out, checkIngressHSTS(objs)...)
@@ -232,9 +234,11 @@ func containerPorts(objs []Object, ns string, selector map[string]any) (byName m
 // named port leads to a port the selected pods expose, and a PodMonitor must
 // name a port of the pods it selects, so Prometheus scrapes the workload's
 // own port directly (not through a proxy in front of it).
-func checkMonitors(objs []Object) []Finding {
+func checkMonitors(objs, platform []Object) []Finding {
 	var out []Finding
-	for _, mon := range objs {
+	monitors := objs
+	objs = append(append([]Object{}, objs...), platform...)
+	for _, mon := range monitors {
 		if groupOf(mon.APIVersion()) != "monitoring.coreos.com" {
 			continue
 		}

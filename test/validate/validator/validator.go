@@ -75,6 +75,8 @@ type runner struct {
 	checked  map[string]bool
 	findings []Finding
 	policies map[string]string // "ns/name" -> filterTags.pattern of every ImagePolicy in any cluster
+	modDirs  map[string]modDir // module cache folders by module@version
+	warnings []string
 }
 
 // Run validates the tree under opts.Root.
@@ -86,7 +88,8 @@ func Run(opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opts: opts, schemas: schemas, paths: map[string]*pathResult{}, checked: map[string]bool{}, policies: map[string]string{}}
+	r := &runner{opts: opts, schemas: schemas, paths: map[string]*pathResult{}, checked: map[string]bool{}, policies: map[string]string{},
+		modDirs: map[string]modDir{}}
 	rep := &Report{Warnings: schemas.Warnings, Extra: map[string][]Object{}}
 
 	entries, _ := filepath.Glob(filepath.Join(opts.Root, "flux", "clusters", "*"))
@@ -107,10 +110,11 @@ func Run(opts Options) (*Report, error) {
 			continue
 		}
 		r.checkPath(x, res.objs)
-		r.add(checkCluster(res.objs)...)
+		r.add(checkCluster(res.objs, nil)...)
 		rep.Extra[x] = res.objs
 	}
 	r.markers()
+	rep.Warnings = append(rep.Warnings, r.warnings...)
 
 	sort.Slice(r.findings, func(i, j int) bool { return r.findings[i].String() < r.findings[j].String() })
 	seen := map[string]bool{}
@@ -163,6 +167,7 @@ func (r *runner) cluster(name string) ClusterReport {
 
 	// The FluxInstance (applied by Terraform) names the entry path and the controllers.
 	var components []string
+	var fi *Object
 	fiFile := entry + "/flux-system/flux-instance.yaml"
 	if objs, err := readObjects(r.opts.Root, fiFile); err == nil {
 		for _, o := range objs {
@@ -171,6 +176,7 @@ func (r *runner) cluster(name string) ClusterReport {
 			if o.Kind() != "FluxInstance" {
 				continue
 			}
+			fi = &o
 			if p := normPath(str(o.Map, "spec", "sync", "path")); p != entry {
 				r.add(Finding{File: fiFile, Object: o.ID(), Field: "spec.sync.path", Msg: fmt.Sprintf("is %q, want %q (the folder this FluxInstance lives in)", p, entry)})
 			}
@@ -243,7 +249,14 @@ func (r *runner) cluster(name string) ClusterReport {
 	rep.Kustomizations = len(all)
 	rep.Objects = len(objects)
 	rep.Rendered = append(rep.Rendered, objects...)
-	r.add(checkCluster(objects)...)
+	var platform []Object
+	if fi != nil {
+		var err error
+		if platform, err = r.fluxWorkloads(*fi, components); err != nil {
+			r.warnings = append(r.warnings, fmt.Sprintf("cluster %s: %v (monitors of Flux are not checked)", name, err))
+		}
+	}
+	r.add(checkCluster(objects, platform)...)
 
 	// dependsOn targets must exist in the same cluster.
 	have := map[string]bool{}

@@ -104,6 +104,7 @@ var brokenCases = []struct{ name, want string }{
 	{"ingress-admin-port", `flux/apps/ingress.yaml: Ingress test/app: spec.rules[0].http.paths[0].backend.service.port: Service test/app port "web" leads to container port "admin" of Deployment test/app, served only inside the cluster: an Ingress must not expose it`},
 	{"tls-without-hsts", `flux/apps/ingress.yaml: Ingress test/app: metadata.annotations.traefik.ingress.kubernetes.io/router.middlewares: missing: Traefik terminates TLS for this Ingress, so it must reference a Middleware with headers.stsSeconds >= 31536000 (HSTS)`},
 	{"hsts-too-short", `flux/apps/ingress.yaml: Ingress test/app: metadata.annotations.traefik.ingress.kubernetes.io/router.middlewares: test-hsts@kubernetescrd sends HSTS for 300 s, less than 31536000 (one year)`},
+	{"flux-monitor-port", `flux/infra/podmonitor.yaml: PodMonitor observability/flux-controllers: spec.podMetricsEndpoints[0].port: Deployment flux-system/image-automation-controller exposes no container port named "metrics"`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
 }
 
