@@ -67,15 +67,15 @@ func (b *Builder) goBuild(ctx context.Context, name, dir, pkg string, srcDirs []
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(b.binDir(), name)
-	stamp := out + ".key"
-	if old, err := os.ReadFile(stamp); err == nil && string(old) == key {
-		if _, err := os.Stat(out); err == nil {
-			b.logf("%s: binary current (key %s)", name, key[:12])
-			return out, nil
-		}
+	// One file per key, so builds with other flags (a test's stamp) do not
+	// evict this one; the newest few per name are kept.
+	cacheDir := filepath.Join(b.binDir(), name)
+	out := filepath.Join(cacheDir, key[:16])
+	if _, err := os.Stat(out); err == nil {
+		b.logf("%s: binary current (key %s)", name, key[:12])
+		return out, nil
 	}
-	if err := os.MkdirAll(b.binDir(), 0o755); err != nil {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", err
 	}
 	b.logf("%s: go build %s", name, pkg)
@@ -88,9 +88,7 @@ func (b *Builder) goBuild(ctx context.Context, name, dir, pkg string, srcDirs []
 	if err := os.Rename(out+".tmp", out); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(stamp, []byte(key), 0o644); err != nil {
-		return "", err
-	}
+	prune(cacheDir, 3)
 	b.logf("%s: built in %s", name, time.Since(start).Round(100*time.Millisecond))
 	return out, nil
 }
@@ -163,4 +161,26 @@ func GitCommit(root, dir string) string {
 		commit += "-dirty"
 	}
 	return commit
+}
+
+// prune removes all but the keep most recently written files of dir.
+func prune(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		path string
+		mod  time.Time
+	}
+	var files []file
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && !strings.HasSuffix(e.Name(), ".tmp") {
+			files = append(files, file{filepath.Join(dir, e.Name()), info.ModTime()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+	for _, f := range files[min(keep, len(files)):] {
+		_ = os.Remove(f.path)
+	}
 }
