@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,19 +39,28 @@ type Built struct {
 	Image v1.Image
 }
 
+// systemFiles adds /etc/passwd and /etc/group with root, nobody and one
+// user of the image (uid = gid = id), /etc/nsswitch.conf, and /tmp (1777).
+func systemFiles(t *Tree, user string, id int, home string) error {
+	passwd := fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n%s:x:%d:%d:%s:%s:/sbin/nologin\n", user, id, id, user, home)
+	group := fmt.Sprintf("root:x:0:\nnobody:x:65534:\n%s:x:%d:\n", user, id)
+	return errors.Join(
+		t.File("/etc/passwd", []byte(passwd), 0o644, Root),
+		t.File("/etc/group", []byte(group), 0o644, Root),
+		t.File("/etc/nsswitch.conf", []byte("hosts: files dns\n"), 0o644, Root),
+		t.Dir("/tmp", 0o1777, Root),
+	)
+}
+
 // distroless adds what gcr.io/distroless/static-debian12:nonroot carries
 // for a static binary: users root, nobody and nonroot (65532) with their
 // home directories, /tmp, the CA bundle and nsswitch.conf.
 func distroless() (*Tree, error) {
 	t := NewTree()
-	nonroot := Owner{65532, 65532}
 	steps := []error{
-		t.File("/etc/passwd", []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"), 0o644, Root),
-		t.File("/etc/group", []byte("root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n"), 0o644, Root),
-		t.File("/etc/nsswitch.conf", []byte("hosts: files dns\n"), 0o644, Root),
+		systemFiles(t, "nonroot", 65532, "/home/nonroot"),
 		t.Dir("/root", 0o700, Root),
-		t.Dir("/home/nonroot", 0o700, nonroot),
-		t.Dir("/tmp", 0o1777, Root),
+		t.Dir("/home/nonroot", 0o700, Owner{65532, 65532}),
 		t.Dir("/etc/ssl/certs", 0o755, Root),
 	}
 	if err := errors.Join(steps...); err != nil {
@@ -61,6 +71,22 @@ func distroless() (*Tree, error) {
 		return nil, fmt.Errorf("CA bundle (Debian package ca-certificates): %w", err)
 	}
 	return t, t.File("/etc/ssl/certs/ca-certificates.crt", ca, 0o644, Root)
+}
+
+// toolBinary compiles (or finds cached) a program pinned by a tools module
+// under test/tools and returns its content: test/tools/build.sh COMPONENT.
+func (b *Builder) toolBinary(ctx context.Context, component string) ([]byte, error) {
+	script := filepath.Join(b.Root, "test", "tools", "build.sh")
+	b.logf("%s: test/tools/build.sh %s (cached by version under %s)", component, component, b.Cache)
+	cmd := exec.CommandContext(ctx, "bash", script, component)
+	cmd.Env = append(os.Environ(), "PLATFORM_CACHE="+b.Cache)
+	cmd.Stderr = b.Log
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", component, script, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return os.ReadFile(lines[len(lines)-1])
 }
 
 // Pause builds the pod sandbox image: test/oci/pause as /pause, user
@@ -87,22 +113,12 @@ func (b *Builder) Pause(ctx context.Context) (Built, error) {
 }
 
 // CoreDNS builds the cluster DNS image from CoreDNS's module source
-// (test/tools/coredns), laid out as CoreDNS's own Dockerfile does:
+// (test/tools/coredns, built by test/tools/build.sh), laid out as CoreDNS's own Dockerfile does:
 // /coredns with cap_net_bind_service, user 65532, WORKDIR /, ports 53.
 func (b *Builder) CoreDNS(ctx context.Context) (Built, error) {
-	script := filepath.Join(b.Root, "test", "tools", "coredns", "build.sh")
-	b.logf("coredns: test/tools/coredns/build.sh (cached by version under .cache/coredns)")
-	cmd := exec.CommandContext(ctx, "bash", script)
-	cmd.Env = append(os.Environ(), "PLATFORM_CACHE="+b.Cache)
-	cmd.Stderr = b.Log
-	out, err := cmd.Output()
+	data, err := b.toolBinary(ctx, "coredns")
 	if err != nil {
-		return Built{}, fmt.Errorf("coredns: %s: %w", script, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	data, err := os.ReadFile(lines[len(lines)-1])
-	if err != nil {
-		return Built{}, fmt.Errorf("coredns: %w", err)
+		return Built{}, err
 	}
 	base, err := distroless()
 	if err != nil {
@@ -276,13 +292,9 @@ func (b *Builder) Frontend(ctx context.Context) (Built, error) {
 			return Built{}, err
 		}
 	}
-	nginx := Owner{101, 101}
 	steps := []error{
-		sys.File("/etc/passwd", []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnginx:x:101:101:nginx:/nonexistent:/sbin/nologin\n"), 0o644, Root),
-		sys.File("/etc/group", []byte("root:x:0:\nnobody:x:65534:\nnginx:x:101:\n"), 0o644, Root),
-		sys.File("/etc/nsswitch.conf", []byte("hosts: files dns\n"), 0o644, Root),
-		sys.Dir("/tmp", 0o1777, Root),
-		sys.Dir("/var/cache/nginx", 0o755, nginx),
+		systemFiles(sys, "nginx", 101, "/nonexistent"),
+		sys.Dir("/var/cache/nginx", 0o755, Owner{101, 101}),
 	}
 	if err := errors.Join(steps...); err != nil {
 		return Built{}, err
@@ -356,7 +368,7 @@ func (b *Builder) Frontend(ctx context.Context) (Built, error) {
 // Names lists the images Build knows, in build order.
 var Names = []string{"pause", "coredns", "backend", "frontend"}
 
-// Build builds the named image (one of Names).
+// Build builds the named image (one of Names or FluxNames).
 func (b *Builder) Build(ctx context.Context, name string) (Built, error) {
 	switch name {
 	case "pause":
@@ -367,8 +379,10 @@ func (b *Builder) Build(ctx context.Context, name string) (Built, error) {
 		return b.Backend(ctx)
 	case "frontend":
 		return b.Frontend(ctx)
+	case "source-controller", "kustomize-controller", "helm-controller", "flux-operator":
+		return b.Flux(ctx, name)
 	}
-	return Built{}, fmt.Errorf("unknown image %q (known: %s)", name, strings.Join(Names, ", "))
+	return Built{}, fmt.Errorf("unknown image %q (known: %s)", name, strings.Join(append(slices.Clone(Names), FluxNames...), ", "))
 }
 
 // Published is what Publish did with one image.

@@ -258,16 +258,6 @@ type proc struct {
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // waitGet polls url until it answers, for up to 20 s.
 func waitGet(t *testing.T, url string) *http.Response {
 	t.Helper()
@@ -298,7 +288,7 @@ func body(t *testing.T, resp *http.Response) string {
 // its image, and talks to both.
 func runApps(t *testing.T, built map[string]Built) {
 	// Backend: its own binary from the image, as uid 65532, on loopback.
-	bport := freePort(t)
+	bport := testenv.FreePort(t)
 	backend := start(t, built["backend"].Image, syscall.SIGTERM, []string{
 		fmt.Sprintf("LISTEN_ADDR=127.0.0.1:%d", bport), "DRAIN_DELAY=0s", "ENVIRONMENT=images-test"})
 	resp := waitGet(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", bport))
@@ -309,13 +299,13 @@ func runApps(t *testing.T, built map[string]Built) {
 	// The image's healthcheck command works from inside the image.
 	hc := start(t, built["backend"].Image, syscall.SIGTERM, []string{fmt.Sprintf("LISTEN_ADDR=127.0.0.1:%d", bport)}, "healthcheck")
 	if err := hc.waitExit(10 * time.Second); err != nil {
-		t.Errorf("backend healthcheck: %v\n%s", err, hc.out)
+		t.Errorf("backend healthcheck: %v", err) // the output is logged at cleanup
 	}
 
 	// Frontend: the entrypoint renders the config with busybox + envsubst
 	// and starts Debian's nginx, all from the image, as uid 101, able to
 	// write only /tmp (and the logs go to files there: no /dev in a chroot).
-	pub, adm := freePort(t), freePort(t)
+	pub, adm := testenv.FreePort(t), testenv.FreePort(t)
 	frontend := start(t, built["frontend"].Image, syscall.SIGQUIT, []string{
 		fmt.Sprintf("BACKEND_URL=http://127.0.0.1:%d", bport),
 		fmt.Sprintf("LISTEN_PORT=127.0.0.1:%d", pub), fmt.Sprintf("ADMIN_LISTEN_PORT=127.0.0.1:%d", adm),
@@ -440,5 +430,75 @@ func assertUID(t *testing.T, pid, uid int) {
 			}
 			return
 		}
+	}
+}
+
+// TestFluxImages builds the Flux images (each 5–7 min cold, cached by
+// version afterwards), checks the names the Flux Operator resolves for the
+// sandbox's FluxInstance, and runs every binary from its image as the
+// image's user.
+func TestFluxImages(t *testing.T) {
+	ctx := t.Context()
+	b := testBuilder(t, "")
+	src, err := b.fluxOperatorSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(src, "config", "data")
+	release, err := FluxRelease(dataDir, FluxDistribution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := OpenRegistry(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range FluxNames {
+		t.Run(n, func(t *testing.T) {
+			built, err := b.Build(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := FluxOperatorRef
+			user := "65532:65532"
+			if n != "flux-operator" {
+				tag, err := FluxTag(dataDir, release, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, user = FluxRegistry+"/"+n+":"+tag, "65534:65534"
+			}
+			if built.Refs[0] != want {
+				t.Errorf("refs %v, want %s first (what the operator asks for with Flux %s)", built.Refs, want, release)
+			}
+			p, err := Publish(reg, built)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, err := reg.Resolve(want); err != nil || d != p.Digest {
+				t.Errorf("Resolve(%s) = %s %v, want %s", want, d, err, p.Digest)
+			}
+			cf, err := built.Image.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cf.Config.User != user || len(cf.Config.Entrypoint) != 1 {
+				t.Errorf("user %q entrypoint %q, want %s and the binary", cf.Config.User, cf.Config.Entrypoint, user)
+			}
+			t.Logf("%s: %s, %.1f MB compressed, refs %v", n, p.Digest, float64(p.Size)/1e6, p.Refs)
+			if n == "flux-operator" {
+				root := rootfs(t, built.Image)
+				if _, err := os.Stat(filepath.Join(root, "data", "flux", release, "source-controller.yaml")); err != nil {
+					t.Errorf("operator image lacks its Flux %s manifests: %v", release, err)
+				}
+			}
+			testenv.Require(t, os.Getuid() == 0, "root (the image's files run chrooted as the image's user)", "run the image tests as root")
+			help := start(t, built.Image, syscall.SIGKILL, nil, "--help")
+			if err := help.waitExit(30 * time.Second); err != nil {
+				t.Errorf("%s --help from the image: %v", n, err) // the output is logged at cleanup
+			} else if !strings.Contains(help.out.String(), "--") {
+				t.Errorf("%s --help printed no flags:\n%s", n, help.out)
+			}
+		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,5 +104,32 @@ func TestNewImageDeterministic(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond) // a wall-clock time stamp anywhere would now differ
 	if second := build(); second != first {
 		t.Errorf("same inputs gave %s and %s", first, second)
+	}
+}
+
+func TestFluxReleaseAndTag(t *testing.T) {
+	data := t.TempDir()
+	for _, v := range []string{"v2.8.9", "v2.9.3", "v2.9.10", "v2.10.0"} {
+		if err := os.MkdirAll(filepath.Join(data, "flux", v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest := "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - args: [--log-level=info]\n        image: fluxcd/source-controller:v1.9.9\n        name: manager\n"
+	if err := os.WriteFile(filepath.Join(data, "flux", "v2.9.10", "source-controller.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := FluxRelease(data, "2.9.x")
+	if err != nil || rel != "v2.9.10" {
+		t.Fatalf("FluxRelease(2.9.x) = %q %v, want v2.9.10 (numeric, not string, order)", rel, err)
+	}
+	tag, err := FluxTag(data, rel, "source-controller")
+	if err != nil || tag != "v1.9.9" {
+		t.Errorf("FluxTag = %q %v, want v1.9.9", tag, err)
+	}
+	if _, err := FluxTag(data, rel, "helm-controller"); err == nil {
+		t.Error("a component without manifests got a tag")
+	}
+	if _, err := FluxRelease(data, "3.x"); err == nil {
+		t.Error("a range without releases resolved")
 	}
 }

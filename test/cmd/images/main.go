@@ -8,7 +8,13 @@
 //	ghcr.io/sre-platform/backend:dev           apps/backend (+ dev-<digest> tag)
 //	ghcr.io/sre-platform/frontend:dev          apps/frontend's SPA + Debian's nginx (+ dev-<digest> tag)
 //
-//	go run ./test/cmd/images [-cache .cache] [-registry DIR] [-version dev] [name ...]
+// and, named `flux` (or one by one), the Flux images for the sandbox's
+// FluxInstance (distribution.registry ghcr.io/sre-platform/fluxcd):
+//
+//	ghcr.io/sre-platform/fluxcd/{source,kustomize,helm}-controller:<tag of Flux 2.9.x>
+//	ghcr.io/controlplaneio-fluxcd/flux-operator:v0.59.0
+//
+//	go run ./test/cmd/images [-cache .cache] [-registry DIR] [-version dev] [name | flux | all ...]
 //
 // Idempotent: compiles are cached by a key over their inputs, and an image
 // whose digest the registry already has under every tag is left alone.
@@ -43,11 +49,23 @@ func main() {
 	registry := flag.String("registry", "", "registry directory (default <cache>/registry)")
 	version := flag.String("version", "dev", "version stamped into the app images (the Dockerfiles' VERSION)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: images [flags] [%s ...]\n", strings.Join(oci.Names, " | "))
+		fmt.Fprintf(os.Stderr, "usage: images [flags] [%s | flux | all ...]\n", strings.Join(append(oci.Names, oci.FluxNames...), " | "))
+		fmt.Fprintf(os.Stderr, "without names: %s; flux: %s (5–7 min cold each)\n", strings.Join(oci.Names, " "), strings.Join(oci.FluxNames, " "))
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	names := flag.Args()
+	var names []string
+	for _, a := range flag.Args() {
+		switch a {
+		case "flux":
+			names = append(names, oci.FluxNames...)
+		case "all":
+			names = append(names, oci.Names...)
+			names = append(names, oci.FluxNames...)
+		default:
+			names = append(names, a)
+		}
+	}
 	if len(names) == 0 {
 		names = oci.Names
 	}

@@ -1,5 +1,5 @@
 // Tools module: builds CoreDNS from the pinned module source for the k3s
-// sandbox's cluster DNS image (see build.sh and docs/images.md). Kept out of
+// sandbox's cluster DNS image (see ../build.sh and docs/images.md). Kept out of
 // the root module so the platform module never requires CoreDNS's plugins.
 module github.com/sre-platform/platform/test/tools/coredns
 
