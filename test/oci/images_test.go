@@ -133,6 +133,15 @@ func TestImages(t *testing.T) {
 		if _, err := reg.Resolve(BackendRepo + ":" + ContentTag(digestOf(t, built["backend"].Image))); err != nil {
 			t.Errorf("content tag: %v", err)
 		}
+		// Debian's containerd pulls (and unpacks) through hosts.toml mirrors,
+		// naming the upstream host in ?ns=, as the sandbox's nodes do.
+		refs := []string{PauseRef, CoreDNSRef, BackendRepo + ":" + DevTag, FrontendRepo + ":" + DevTag}
+		stored := pullWithContainerd(t, reg, refs...)
+		for i, n := range Names {
+			if got, want := stored[refs[i]], digestOf(t, built[n].Image).String(); got != want {
+				t.Errorf("containerd stored %s as %q, want %s", refs[i], got, want)
+			}
+		}
 	})
 
 	t.Run("run", func(t *testing.T) {
@@ -501,4 +510,96 @@ func TestFluxImages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pullWithContainerd pulls refs through Debian's containerd and ctr with
+// hosts.toml mirrors pointing every upstream host at the registry, as the
+// sandbox's nodes are configured, and returns what containerd stored.
+func pullWithContainerd(t *testing.T, reg *Registry, refs ...string) map[string]string {
+	t.Helper()
+	_, okd := exec.LookPath("containerd")
+	_, okc := exec.LookPath("ctr")
+	testenv.Require(t, okd == nil && okc == nil, "containerd and ctr", "go tool task deps -- nodes (Debian's containerd)")
+	testenv.Require(t, os.Getuid() == 0, "root (containerd)", "run the image tests as root")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	dir, err := os.MkdirTemp("", "oci-containerd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := filepath.Join(dir, "certs.d")
+	for _, host := range []string{"ghcr.io", "registry.k8s.io", "docker.io"} {
+		toml := fmt.Sprintf("server = \"https://%s\"\n\n[host.\"http://%s\"]\n  capabilities = [\"pull\", \"resolve\"]\n", host, l.Addr())
+		if err := os.MkdirAll(filepath.Join(hosts, host), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(hosts, host, "hosts.toml"), []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(dir, "containerd.sock")
+	config := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = %q\n",
+		filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	daemon := exec.Command("containerd", "--config", filepath.Join(dir, "config.toml"))
+	daemon.Stdout, daemon.Stderr = &logs, &logs
+	daemon.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = daemon.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-daemon.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("containerd log:\n%s", logs.String())
+		}
+		// Unpacked snapshots are plain directories once nothing is mounted.
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove containerd state: %v", err)
+		}
+	})
+	ctr := func(args ...string) (string, error) {
+		out, err := exec.Command("ctr", append([]string{"--address", sock, "--namespace", "oci-test"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := ctr("version"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("containerd did not answer on its socket within 20 s")
+		}
+	}
+	for _, ref := range refs {
+		if out, err := ctr("images", "pull", "--hosts-dir", hosts, ref); err != nil {
+			t.Fatalf("ctr images pull %s: %v\n%s", ref, err, out)
+		}
+	}
+	out, err := ctr("images", "ls")
+	if err != nil {
+		t.Fatalf("ctr images ls: %v\n%s", err, out)
+	}
+	stored := map[string]string{}
+	for _, line := range strings.Split(out, "\n")[1:] {
+		if f := strings.Fields(line); len(f) >= 3 {
+			stored[f[0]] = f[2] // REF TYPE DIGEST …
+		}
+	}
+	return stored
 }
