@@ -41,7 +41,7 @@ var FluxNames = []string{"source-controller", "kustomize-controller", "helm-cont
 var fluxBuilt = map[string]string{
 	"source-controller":    "v1.9.6",
 	"kustomize-controller": "v1.9.6",
-	"helm-controller":      "v1.4.0",
+	"helm-controller":      "v1.6.4",
 }
 
 // fluxOperatorSource is the operator's module source: a writable copy with

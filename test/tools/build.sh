@@ -7,7 +7,7 @@
 #   source-controller     v1.9.6   test/tools/flux-source-controller
 #                                  (pkg/artifact v0.18.3 => v0.18.0: v0.18.3 is not served)
 #   kustomize-controller  v1.9.6   test/tools/flux-kustomize-controller
-#   helm-controller       v1.4.0   test/tools/flux-helm-controller
+#   helm-controller       v1.6.4   test/tools/flux-helm-controller
 #   flux-operator         v0.59.0  test/tools/flux-operator, ./cmd/operator, Go 1.27
 #                                  (GOTOOLCHAIN=go1.27.3 for this build only). Its web UI
 #                                  (web/dist, embedded) is built with npm in a writable
@@ -31,7 +31,7 @@ case $component in
     ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$version" ;;
   source-controller) version=v1.9.6 pkg=github.com/fluxcd/source-controller ;;
   kustomize-controller) version=v1.9.6 pkg=github.com/fluxcd/kustomize-controller ;;
-  helm-controller) version=v1.4.0 pkg=github.com/fluxcd/helm-controller ;;
+  helm-controller) version=v1.6.4 pkg=github.com/fluxcd/helm-controller ;;
   flux-operator)
     version=v0.59.0 pkg=github.com/controlplaneio-fluxcd/flux-operator/cmd/operator toolchain=go1.27.3
     moddir="$here/flux-operator"
