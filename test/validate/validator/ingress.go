@@ -92,39 +92,58 @@ func checkIngressAdmin(objs []Object) []Finding {
 				add("%s has no port %v", svc.ID(), portRef(b.port))
 				continue
 			}
-			if sp["name"] == AdminPortName {
-				add("%s port %q is the admin port, served only inside the cluster: an Ingress must not expose it", svc.ID(), AdminPortName)
-				continue
+			if why := adminPort(objs, svc, sp); why != "" {
+				add("%s port %v %s: an Ingress must not expose it", svc.ID(), portRef(b.port), why)
 			}
-			target := sp["targetPort"]
-			if target == nil {
-				target = sp["port"]
-			}
-			podSel, _ := get(svc.Map, "spec", "selector").(map[string]any)
-			for _, o := range objs {
-				ps, ok := podSpecOf(o)
-				if !ok || o.Namespace() != svc.Namespace() {
-					continue
-				}
-				labels, _ := get(o.Map, "spec", "template", "metadata", "labels").(map[string]any)
-				if !labelsMatch(podSel, labels) {
-					continue
-				}
-				cs, _ := ps.spec["containers"].([]any)
-				for _, c := range cs {
-					ports, _ := c.(map[string]any)["ports"].([]any)
-					for _, p := range ports {
-						pm, _ := p.(map[string]any)
-						if pm["name"] == AdminPortName && (target == pm["name"] || target == pm["containerPort"]) {
-							add("%s port %v leads to container port %q of %s, served only inside the cluster: an Ingress must not expose it",
-								svc.ID(), portRef(b.port), AdminPortName, o.ID())
-						}
-					}
+			// The Service behind an Ingress carries the public listener only;
+			// the admin one gets a Service of its own if anything needs it.
+			for _, p := range sports {
+				pm, _ := p.(map[string]any)
+				if why := adminPort(objs, svc, pm); why != "" && !samePort(pm, sp) {
+					out = append(out, Finding{File: svc.File, Object: svc.ID(), Field: fmt.Sprintf("spec.ports[%v]", pm["name"]),
+						Msg: fmt.Sprintf("%s (behind %s) also exposes port %v, which %s: give the admin listener a Service of its own", svc.ID(), ing.ID(), pm["port"], why)})
 				}
 			}
 		}
 	}
 	return out
+}
+
+func samePort(a, b map[string]any) bool { return a["name"] == b["name"] && a["port"] == b["port"] }
+
+// adminPort says why a Service port reaches an admin listener ("" if it
+// does not): it is named admin, or it targets a container port named admin
+// of the pods the Service selects.
+func adminPort(objs []Object, svc Object, sp map[string]any) string {
+	if sp["name"] == AdminPortName {
+		return fmt.Sprintf("is named %q (the admin port, served only inside the cluster)", AdminPortName)
+	}
+	target := sp["targetPort"]
+	if target == nil {
+		target = sp["port"]
+	}
+	podSel, _ := get(svc.Map, "spec", "selector").(map[string]any)
+	for _, o := range objs {
+		ps, ok := podSpecOf(o)
+		if !ok || o.Namespace() != svc.Namespace() {
+			continue
+		}
+		labels, _ := get(o.Map, "spec", "template", "metadata", "labels").(map[string]any)
+		if !labelsMatch(podSel, labels) {
+			continue
+		}
+		cs, _ := ps.spec["containers"].([]any)
+		for _, c := range cs {
+			ports, _ := c.(map[string]any)["ports"].([]any)
+			for _, p := range ports {
+				pm, _ := p.(map[string]any)
+				if pm["name"] == AdminPortName && (target == pm["name"] || target == pm["containerPort"]) {
+					return fmt.Sprintf("leads to container port %q of %s, served only inside the cluster", AdminPortName, o.ID())
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func portRef(p map[string]any) string {
