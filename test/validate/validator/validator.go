@@ -287,11 +287,12 @@ func (r *runner) cluster(name string) ClusterReport {
 		}
 	}
 
-	// Image automation needs its controllers in the FluxInstance.
+	// Image automation and notifications need their controllers in the FluxInstance.
 	if components != nil {
-		needs := map[string]string{"ImageRepository": "image-reflector-controller", "ImagePolicy": "image-reflector-controller", "ImageUpdateAutomation": "image-automation-controller"}
+		needs := map[string]string{"ImageRepository": "image-reflector-controller", "ImagePolicy": "image-reflector-controller", "ImageUpdateAutomation": "image-automation-controller",
+			"Provider": "notification-controller", "Alert": "notification-controller"}
 		for _, o := range objects {
-			if c, ok := needs[o.Kind()]; ok && !contains(components, c) {
+			if c, ok := needs[o.Kind()]; ok && strings.Contains(o.APIVersion(), ".toolkit.fluxcd.io/") && !contains(components, c) {
 				r.add(Finding{File: fiFile, Object: "FluxInstance", Field: "spec.components", Msg: fmt.Sprintf("lacks %s, needed by %s", c, o.ID())})
 				delete(needs, o.Kind())
 			}
