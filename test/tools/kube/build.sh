@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# build.sh: builds kube-apiserver and etcd from this tools module into
-# $PLATFORM_CACHE/kube/<version>/ (default .cache/kube/v1.34.4). Cached by the
+# build.sh: builds etcd and the Kubernetes components (kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet, kube-proxy) from this tools
+# module into $PLATFORM_CACHE/kube/<version>/ (default .cache/kube/v1.34.4). Cached by the
 # version and a hash of go.mod + go.sum: a second run returns at once. A lock
 # (flock) makes concurrent callers wait for one build instead of running two.
 # Prints the binary directory on the last line of stdout.
@@ -13,8 +14,12 @@ out="$cache/kube/$version"
 key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)
 stamp="$out/.key"
 
+components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+
 fresh() {
-  [ -x "$out/kube-apiserver" ] && [ -x "$out/etcd" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]
+  [ "$(cat "$stamp" 2>/dev/null)" = "$key" ] || return 1
+  local b
+  for b in etcd "${components[@]}"; do [ -x "$out/$b" ] || return 1; done
 }
 
 mkdir -p "$out"
@@ -36,13 +41,21 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags="$ldflags -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
 done
 
-export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
-echo "kube:build: building kube-apiserver $version and etcd (cold: ~7 min on 2 cores)" >&2
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off
+echo "kube:build: building etcd and ${components[*]} $version (cold: ~12 min on 2 cores)" >&2
 start=$(date +%s)
-go build -C "$here" -trimpath -ldflags "$ldflags" -o "$out/etcd.tmp" ./etcd
-go build -C "$here" -trimpath -ldflags "$ldflags" -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-mv "$out/etcd.tmp" "$out/etcd"
-mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
+# Each binary is built and moved into place on its own, so an interrupted cold
+# build keeps what it finished; the stamp is written only when all are there.
+build() { # name package
+  local t0
+  t0=$(date +%s)
+  echo "kube:build: $1 ..." >&2
+  go build -C "$here" -trimpath -ldflags "$ldflags" -o "$out/$1.tmp" "$2"
+  mv "$out/$1.tmp" "$out/$1"
+  echo "kube:build: $1 done ($(($(date +%s) - t0))s)" >&2
+}
+build etcd ./etcd
+for c in "${components[@]}"; do build "$c" "k8s.io/kubernetes/cmd/$c"; done
 echo "$key" >"$stamp"
 echo "kube:build: built in $(($(date +%s) - start))s into $out" >&2
 echo "$out"
