@@ -8,6 +8,9 @@
 #   tflint      tflint with the bundled ruleset on modules/ and environments/
 #   tf-docs     every module/environment README's generated part is current
 #               (hack/tf-docs.sh --check; fix with: go tool task tf:docs)
+#   provider-docs  provider/docs is what tfplugindocs renders from the schema,
+#               provider/examples and provider/templates (hack/provider-docs.sh
+#               --check; fix with: go tool task provider:docs)
 #   tf-test     terraform test in every module/environment with a tests/
 #               folder (mocked providers, offline through the mirror)
 #   actionlint  actionlint (pinned in test/tools/actionlint) on .github/workflows
@@ -73,6 +76,9 @@ tflint)
 tf-docs)
   "$ROOT/hack/tf-docs.sh" --check
   ;;
+provider-docs)
+  "$ROOT/hack/provider-docs.sh" --check
+  ;;
 tf-test)
   # Runs in a scratch copy of modules/ and environments/ (relative module
   # sources keep working) without .terraform/ or lock files: nothing is
@@ -113,6 +119,6 @@ shell)
   shellcheck -x -P hack hack/*.sh .ci/run && say "shellcheck: ok"
   ;;
 *)
-  die "usage: lint.sh gofmt|vet|tf-fmt|tf-validate|tflint|tf-docs|tf-test|actionlint|shell"
+  die "usage: lint.sh gofmt|vet|tf-fmt|tf-validate|tflint|tf-docs|provider-docs|tf-test|actionlint|shell"
   ;;
 esac

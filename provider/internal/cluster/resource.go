@@ -92,7 +92,7 @@ func clusterSchema() schema.Schema {
 					"must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")},
 			},
 			"k3s_version": schema.StringAttribute{
-				Required: true, Description: "k3s release servers and agents install by default, e.g. `v1.31.4+k3s1`.",
+				Required: true, Description: "k3s release servers and agents install by default, e.g. `v1.31.4+k3s1` (validated as `vX.Y.Z+k3sN`).",
 				Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^v\d+\.\d+\.\d+\+k3s\d+$`),
 					"must be a k3s release of the form vX.Y.Z+k3sN, e.g. v1.31.4+k3s1")},
 			},

@@ -105,7 +105,7 @@ func (r *fluxResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			"kubeconfig": schema.StringAttribute{
 				Required: true, Sensitive: true,
 				Description: "Kubeconfig (YAML) of the cluster, e.g. `platform_k3s_cluster.this.kubeconfig`. Used only when " +
-					"the resource is created, read, updated or deleted; its current context is used.",
+					"the resource is created, read, updated or deleted; its current context is used. Validated at plan time when known.",
 				Validators: []validator.String{tfval.Kubeconfig},
 			},
 			"operator_version": schema.StringAttribute{
@@ -142,7 +142,8 @@ func (r *fluxResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				Optional: true, Computed: true, ElementType: types.StringType,
 				Default: listdefault.StaticValue(stringList(DefaultComponents)),
 				Description: "Flux controllers to run. Default: source-, kustomize-, helm-, notification-, image-reflector- and " +
-					"image-automation-controller. Known: " + fmt.Sprint(KnownComponents) + ".",
+					"image-automation-controller. Known: " + fmt.Sprint(KnownComponents) + ". Unique values; with `sync` it must " +
+					"include source-controller and kustomize-controller.",
 				Validators: []validator.List{
 					listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
 					listvalidator.ValueStringsAre(stringvalidator.OneOf(KnownComponents...)),
@@ -208,7 +209,8 @@ func (r *fluxResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			"git_credentials": schema.SingleNestedAttribute{
 				Optional: true, Sensitive: true,
 				Description: "HTTPS credentials for a GitRepository sync source: `username` + `password`, or a `token` " +
-					"(user name `git` unless `username` is set). Stored as the Secret the sync's pullSecret names.",
+					"(user name `git` unless `username` is set). Stored as the Secret the sync's pullSecret names. Needs `sync` " +
+					"with kind `GitRepository`.",
 				Attributes: map[string]schema.Attribute{
 					"username":    schema.StringAttribute{Optional: true, Sensitive: true, Description: "User name."},
 					"password":    schema.StringAttribute{Optional: true, Sensitive: true, Description: "Password."},
@@ -228,7 +230,8 @@ func (r *fluxResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			},
 			"force_conflicts": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-				Description: "Server-side apply takes over fields another manager changed (default true, so apply corrects drift).",
+				Description: "Server-side apply takes over fields another manager changed (default true, so apply corrects drift). " +
+					"With false such a conflict fails the apply and names the fields.",
 			},
 			"wait": schema.BoolAttribute{
 				Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -236,7 +239,7 @@ func (r *fluxResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			},
 			"timeouts": schema.SingleNestedAttribute{
 				Optional:    true,
-				Description: "Operation timeouts as Go durations: create and update default 10m, delete 5m.",
+				Description: "Operation timeouts as Go durations between 1s and 24h: create and update default 10m, delete 5m.",
 				Attributes: map[string]schema.Attribute{
 					"create": optStr("Create timeout (default 10m).", validTimeout),
 					"update": optStr("Update timeout (default 10m).", validTimeout),

@@ -74,8 +74,9 @@ func (r *kindResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 					"labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 						Description: "Kubernetes labels of the node."},
 					"extra_port_mappings": schema.ListNestedAttribute{
-						Optional:    true,
-						Description: "Ports of the node container published on the host (e.g. 80 and 443 for an ingress controller).",
+						Optional: true,
+						Description: "Ports of the node container published on the host (e.g. 80 and 443 for an ingress controller). " +
+							"Host ports must be unique per address and protocol across all nodes (a 0.0.0.0 binding overlaps every address); checked at plan time.",
 						NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 							"container_port": schema.Int64Attribute{Required: true, Description: "Port in the node container.",
 								Validators: []validator.Int64{int64validator.Between(1, 65535)}},

@@ -57,17 +57,17 @@ func (p *platformProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 		Description: "Builds k3s clusters on Hetzner Cloud with provider-made PKI, and installs Flux.",
 		Attributes: map[string]schema.Attribute{
 			"hcloud_token": schema.StringAttribute{
-				Description: "Hetzner Cloud API token (64 characters). Defaults to the HCLOUD_TOKEN environment variable.",
+				Description: "Hetzner Cloud API token (64 characters). Defaults to the HCLOUD_TOKEN environment variable. Needed only by resources that call the Hetzner API.",
 				Optional:    true, Sensitive: true,
 				Validators: []validator.String{tokenValidator{}},
 			},
 			"hcloud_endpoint": schema.StringAttribute{
-				Description: "Hetzner Cloud API endpoint. Defaults to HCLOUD_ENDPOINT, else " + hcloudx.DefaultEndpoint + ".",
+				Description: "Hetzner Cloud API endpoint. Defaults to HCLOUD_ENDPOINT, else " + hcloudx.DefaultEndpoint + ". Point it at the local emulator for offline use (docs/sandbox.md).",
 				Optional:    true,
 				Validators:  []validator.String{endpointValidator{}},
 			},
 			"poll_interval": schema.StringAttribute{
-				Description: "First wait between polls of a running action, as a Go duration (100ms to 1m). Polls back off exponentially from it. Default `1s`.",
+				Description: "First wait between polls of a running action, as a Go duration (100ms to 1m). Polls back off exponentially from it (×1.5, jittered) up to ten times this value. Default `1s`.",
 				Optional:    true,
 				Validators:  []validator.String{durationValidator{min: 100 * time.Millisecond, max: time.Minute}},
 			},

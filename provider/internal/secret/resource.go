@@ -65,7 +65,7 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			"kubeconfig": schema.StringAttribute{
 				Required: true, Sensitive: true,
 				Description: "Kubeconfig (YAML) of the cluster, e.g. `platform_k3s_cluster.this.kubeconfig`. Used only when " +
-					"the resource is created, read, updated or deleted; its current context is used.",
+					"the resource is created, read, updated or deleted; its current context is used. Validated at plan time when known.",
 				Validators: []validator.String{tfval.Kubeconfig},
 			},
 			"namespace": schema.StringAttribute{
