@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sre-platform/platform/internal/testenv"
 )
 
 // The test binary runs main when asked to, so the tests exercise the real
@@ -87,4 +89,78 @@ func TestVersionAndUsage(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 		t.Errorf("pause --bogus: %v, want exit status 2", err)
 	}
+}
+
+// As PID 1 of a PID namespace (as in a pod sharing its process namespace),
+// pause inherits orphans and must reap them: a process started in its
+// namespace whose parent exits becomes pause's child and, once it exits,
+// must not stay a zombie.
+func TestReapsOrphansAsPID1(t *testing.T) {
+	nsenter, err := exec.LookPath("nsenter")
+	testenv.Require(t, err == nil, "nsenter", "apt-get install util-linux")
+	testenv.Require(t, os.Getuid() == 0, "root (a new PID namespace)", "run the tests as root")
+	cmd := pause()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	pid := cmd.Process.Pid
+	for deadline := time.Now().Add(10 * time.Second); !handles(pid, syscall.SIGCHLD); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("pause never installed its SIGCHLD handler")
+		}
+	}
+	// sh starts two sleeps in the background (their output away from
+	// nsenter's pipe, so it returns at once) and exits: they are orphaned
+	// inside the namespace and handed to its PID 1.
+	out, err := exec.Command(nsenter, "--target", strconv.Itoa(pid), "--pid", "--", "/bin/sh", "-c", "sleep 1 >/dev/null 2>&1 & sleep 1 >/dev/null 2>&1 & exit 0").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nsenter: %v\n%s", err, out)
+	}
+	adopted := false
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		children, zombies := childrenOf(pid)
+		adopted = adopted || children > 0
+		if adopted && children == 0 {
+			return // adopted, exited and reaped
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s pause still has %d children, %d of them zombies (adopted any: %v)", children, zombies, adopted)
+		}
+	}
+}
+
+// childrenOf counts the processes whose parent is pid, and the zombies among them.
+func childrenOf(pid int) (children, zombies int) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		var ppid int
+		state := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+				ppid, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+			if v, ok := strings.CutPrefix(line, "State:"); ok {
+				state = strings.TrimSpace(v)
+			}
+		}
+		if ppid == pid {
+			children++
+			if strings.HasPrefix(state, "Z") {
+				zombies++
+			}
+		}
+	}
+	return children, zombies
 }
