@@ -90,6 +90,12 @@ func ParseBoot(userData, serverName string) (*Boot, error) {
 	if _, err := kc.APIServiceIP(); err != nil {
 		return nil, err
 	}
+	if _, err := kc.ClusterDNSIP(); err != nil {
+		return nil, err
+	}
+	if p, err := netip.ParsePrefix(kc.ClusterCIDR); err != nil || !p.Addr().Is4() || p.Bits() > 24 {
+		return nil, fmt.Errorf("k3s config: cluster-cidr %q is not an IPv4 CIDR of /24 or wider", kc.ClusterCIDR)
+	}
 	for _, ip := range append(append([]string{}, kc.NodeIP...), kc.NodeExternalIP...) {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			return nil, fmt.Errorf("k3s config: node IP %q is not an IP address", ip)

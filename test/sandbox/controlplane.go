@@ -20,8 +20,20 @@ import (
 
 // ControlPlaneOptions tune the processes of one cluster's control plane.
 type ControlPlaneOptions struct {
-	// BinDir holds kube-apiserver and etcd.
+	// BinDir holds kube-apiserver and etcd (and, with Controllers,
+	// kube-controller-manager and kube-scheduler).
 	BinDir string
+	// Controllers starts kube-controller-manager and kube-scheduler next to
+	// the apiserver, as k3s does (the sandbox sets it; a bare API server
+	// for tests leaves it off).
+	Controllers bool
+	// NodeMonitorGrace is the controller manager's
+	// --node-monitor-grace-period (default 40 s).
+	NodeMonitorGrace time.Duration
+	// ControllerManagerMemLimit and SchedulerMemLimit are their GOMEMLIMIT
+	// (defaults 150MiB and 80MiB).
+	ControllerManagerMemLimit string
+	SchedulerMemLimit         string
 	// APIServerMemLimit and EtcdMemLimit become GOMEMLIMIT of the children
 	// (soft limits that make the Go runtime collect earlier). Defaults
 	// 400MiB and 150MiB.
@@ -43,6 +55,15 @@ func (o *ControlPlaneOptions) defaults() {
 	}
 	if o.EtcdMemLimit == "" {
 		o.EtcdMemLimit = "150MiB"
+	}
+	if o.NodeMonitorGrace <= 0 {
+		o.NodeMonitorGrace = 40 * time.Second
+	}
+	if o.ControllerManagerMemLimit == "" {
+		o.ControllerManagerMemLimit = "150MiB"
+	}
+	if o.SchedulerMemLimit == "" {
+		o.SchedulerMemLimit = "80MiB"
 	}
 	if o.EtcdQuotaBytes == 0 {
 		o.EtcdQuotaBytes = 256 << 20
@@ -66,11 +87,18 @@ type ControlPlane struct {
 	// ServiceIP is the kubernetes Service ClusterIP (10.43.0.1).
 	ServiceIP   net.IP
 	ServiceCIDR string
+	// ClusterCIDR is the pod network the controller manager splits into a
+	// /24 per node (default 10.42.0.0/16).
+	ClusterCIDR string
+	// Advertise is the apiserver's --advertise-address (the kubernetes
+	// Service's endpoint); default: the address it binds.
+	Advertise string
 
-	etcd, api *proc
-	host      string // IP the apiserver binds
-	ports     cpPorts
-	sans      sanSet
+	etcd, api  *proc
+	kcm, sched *proc
+	host       string // IP the apiserver binds
+	ports      cpPorts
+	sans       sanSet
 }
 
 type cpPorts struct {
@@ -100,7 +128,8 @@ func NewControlPlane(dir string, pki *ClusterPKI, serviceCIDR string, opts Contr
 	if err := os.MkdirAll(filepath.Join(dir, "tls"), 0o700); err != nil {
 		return nil, err
 	}
-	return &ControlPlane{Dir: dir, PKI: pki, Opts: opts, ServiceIP: net.IP(sip.AsSlice()), ServiceCIDR: serviceCIDR}, nil
+	return &ControlPlane{Dir: dir, PKI: pki, Opts: opts, ServiceIP: net.IP(sip.AsSlice()), ServiceCIDR: serviceCIDR,
+		ClusterCIDR: "10.42.0.0/16"}, nil
 }
 
 // Host is the IP the apiserver listens on ("" when stopped).
@@ -109,7 +138,7 @@ func (cp *ControlPlane) Host() string { return cp.host }
 // URL is the apiserver endpoint.
 func (cp *ControlPlane) URL() string { return "https://" + net.JoinHostPort(cp.host, "6443") }
 
-// Running reports whether both processes are up.
+// Running reports whether etcd and the apiserver are up.
 func (cp *ControlPlane) Running() bool {
 	return cp.api != nil && !cp.api.exited() && cp.etcd != nil && !cp.etcd.exited()
 }
@@ -117,10 +146,14 @@ func (cp *ControlPlane) Running() bool {
 // RSS is the resident memory of apiserver and etcd in bytes.
 func (cp *ControlPlane) RSS() (api, etcd int64) { return cp.api.rss(), cp.etcd.rss() }
 
+// ControllersRSS is the resident memory of kube-controller-manager and
+// kube-scheduler in bytes (0 when not running).
+func (cp *ControlPlane) ControllersRSS() (kcm, sched int64) { return cp.kcm.rss(), cp.sched.rss() }
+
 // PIDs of the running children.
 func (cp *ControlPlane) PIDs() []int {
 	var out []int
-	for _, p := range []*proc{cp.etcd, cp.api} {
+	for _, p := range []*proc{cp.etcd, cp.api, cp.kcm, cp.sched} {
 		if p != nil && !p.exited() {
 			out = append(out, p.pid())
 		}
@@ -235,11 +268,16 @@ func (cp *ControlPlane) Start(ctx context.Context, host string, sans sanSet) err
 		if cp.host == host {
 			return nil
 		}
+		cp.stopControllers()
 		cp.api.stop(cp.Opts.StopGrace)
 	}
 	cp.host = host
+	advertise := host
+	if cp.Advertise != "" {
+		advertise = cp.Advertise
+	}
 	args := []string{
-		"--advertise-address=" + host,
+		"--advertise-address=" + advertise,
 		"--bind-address=" + host,
 		"--secure-port=6443",
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(cp.ports.EtcdClient),
@@ -279,7 +317,13 @@ func (cp *ControlPlane) Start(ctx context.Context, host string, sans sanSet) err
 		return err
 	}
 	cp.api = api
-	return cp.waitReady(ctx)
+	if err := cp.waitReady(ctx); err != nil {
+		return err
+	}
+	if cp.Opts.Controllers {
+		return cp.startControllers()
+	}
+	return nil
 }
 
 func (cp *ControlPlane) startEtcd(ctx context.Context) error {
@@ -378,8 +422,10 @@ func (cp *ControlPlane) waitReady(ctx context.Context) error {
 	}
 }
 
-// StopAPIServer stops only kube-apiserver (etcd keeps running).
+// StopAPIServer stops kube-apiserver and the controllers (etcd keeps
+// running).
 func (cp *ControlPlane) StopAPIServer() {
+	cp.stopControllers()
 	cp.api.stop(cp.Opts.StopGrace)
 	cp.api, cp.host = nil, ""
 }

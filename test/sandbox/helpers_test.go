@@ -81,3 +81,12 @@ func clientFor(t testing.TB, url string, pki *ClusterPKI, user string, groups ..
 	}
 	return kc
 }
+
+func readyCondition(n *corev1.Node) *corev1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == corev1.NodeReady {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
+}

@@ -47,6 +47,7 @@ type K3sConfig struct {
 	NodeTaints     []string
 	Disable        []string
 	ServiceCIDR    string
+	ClusterCIDR    string // pod network (k3s default 10.42.0.0/16), a /24 per node
 	ClusterDomain  string
 	KubeletArgs    []string
 	// DisableCloudController is k3s' disable-cloud-controller (servers).
@@ -138,6 +139,11 @@ func MergeK3sConfig(files map[string][]byte) (*K3sConfig, error) {
 	} else {
 		c.ServiceCIDR = "10.43.0.0/16"
 	}
+	if s := toStrings(merged["cluster-cidr"], true); len(s) > 0 {
+		c.ClusterCIDR = s[0]
+	} else {
+		c.ClusterCIDR = "10.42.0.0/16"
+	}
 	return c, nil
 }
 
@@ -217,6 +223,26 @@ func (c *K3sConfig) APIServiceIP() (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("k3s config: service-cidr %q: %w", c.ServiceCIDR, err)
 	}
 	return p.Masked().Addr().Next(), nil
+}
+
+// ClusterDNSIP is the tenth address of the service CIDR (10.43.0.10 by
+// default), where k3s puts the cluster DNS Service (cluster-dns).
+func (c *K3sConfig) ClusterDNSIP() (netip.Addr, error) {
+	if s := scalar(c.Raw["cluster-dns"]); s != "" {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("k3s config: cluster-dns %q: %w", s, err)
+		}
+		return a, nil
+	}
+	a, err := c.APIServiceIP()
+	if err != nil {
+		return a, err
+	}
+	for range 9 {
+		a = a.Next()
+	}
+	return a, nil
 }
 
 // ServerHost returns the host of the server URL (an IP or a name).

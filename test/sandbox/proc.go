@@ -156,7 +156,12 @@ func (p *proc) rss() int64 {
 	if p == nil || p.exited() {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid()))
+	return pidRSS(p.pid())
+}
+
+// pidRSS is the resident set size of a process in bytes (0 when gone).
+func pidRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}

@@ -31,10 +31,16 @@ func newTCPProxyFunc(listen string, target func() (string, error)) (*tcpProxy, e
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", listen, err)
 	}
+	return serveTCPProxy(ln, target), nil
+}
+
+// serveTCPProxy forwards the connections ln accepts (a listener in a node's
+// network namespace, say) to target, dialled from the sandbox's own.
+func serveTCPProxy(ln net.Listener, target func() (string, error)) *tcpProxy {
 	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
-	return p, nil
+	return p
 }
 
 func (p *tcpProxy) serve() {

@@ -1,11 +1,12 @@
 // Package sandbox simulates k3s on emulated Hetzner servers: plugged into
 // the hcloud emulator's power hooks, it reads each server's cloud-init the
 // way cloud-init and k3s would and, for a new cluster, starts a real etcd and
-// kube-apiserver with exactly the cluster's CA files on <server IPv4>:6443.
+// kube-apiserver with exactly the cluster's CA files on <server IPv4>:6443,
+// and kube-controller-manager and kube-scheduler beside it as k3s runs them.
 // Every server and agent then registers a Node the way a kubelet does (its
-// own client certificate, a Lease heartbeat, Ready status), and Nodes of
-// stopped or deleted machines go NotReady as the node-lifecycle controller
-// would make them. See docs/k3s-sandbox.md.
+// own client certificate, a Lease heartbeat, Ready status); the real
+// node-lifecycle controller makes Nodes of stopped or deleted machines
+// NotReady. See docs/k3s-sandbox.md.
 package sandbox
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -49,6 +51,15 @@ type Config struct {
 	NodeGrace time.Duration
 	// JoinRetry is the wait between join attempts (default 3 s).
 	JoinRetry time.Duration
+	// Nodes is the node mode: NodesAPI (default) or NodesReal.
+	Nodes NodeMode
+	// RuntimeDir holds real nodes' sockets, kubelet roots and pod network
+	// namespaces under short paths (default /run/sbx); removed at teardown.
+	RuntimeDir string
+	// Registry serves images (the OCI distribution API) inside every real
+	// node's namespace on 127.0.0.1:5000, the mirror containerd uses for
+	// docker.io, ghcr.io and registry.k8s.io. Optional.
+	Registry http.Handler
 	// LoadBalancers resolves load balancer IPs in server URLs (optional).
 	LoadBalancers LoadBalancerResolver
 	// Logf logs (default: standard logger). Secrets are never logged.
@@ -60,6 +71,8 @@ type Sandbox struct {
 	cfg    Config
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	host *hostState // what real nodes create outside StateDir
 
 	mu       sync.Mutex
 	clusters map[string]*cluster
@@ -74,17 +87,24 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("sandbox: StateDir is required")
 	}
+	if cfg.NodeGrace <= 0 {
+		cfg.NodeGrace = 40 * time.Second
+	}
 	bin, err := FindKubeBinaries(cfg.ControlPlane.BinDir)
 	if err != nil {
 		return nil, err
 	}
 	cfg.ControlPlane.BinDir = bin
+	for _, c := range []string{"kube-controller-manager", "kube-scheduler"} {
+		if !isExec(filepath.Join(bin, c)) {
+			return nil, fmt.Errorf("%s not found in %s (build it: go tool task kube:build)", c, bin)
+		}
+	}
+	cfg.ControlPlane.Controllers = true
+	cfg.ControlPlane.NodeMonitorGrace = cfg.NodeGrace
 	cfg.ControlPlane.defaults()
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
-	}
-	if cfg.NodeGrace <= 0 {
-		cfg.NodeGrace = 40 * time.Second
 	}
 	if cfg.JoinRetry <= 0 {
 		cfg.JoinRetry = 3 * time.Second
@@ -92,11 +112,35 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = log.Printf
 	}
+	if cfg.Nodes == "" {
+		cfg.Nodes = NodesAPI
+	}
+	if _, err := ParseNodeMode(string(cfg.Nodes)); err != nil {
+		return nil, err
+	}
+	if cfg.RuntimeDir == "" {
+		cfg.RuntimeDir = "/run/sbx"
+	}
+	if cfg.Nodes == NodesReal {
+		for _, c := range []string{"kubelet", "kube-proxy"} {
+			if !isExec(filepath.Join(bin, c)) {
+				return nil, fmt.Errorf("%s not found in %s (build it: go tool task kube:build)", c, bin)
+			}
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "clusters"), 0o700); err != nil {
 		return nil, err
 	}
+	host, err := openHostState(filepath.Join(cfg.StateDir, "host-state.json"))
+	if err != nil {
+		return nil, err
+	}
+	// A sandbox killed while real nodes ran left them behind: remove them.
+	if err := host.cleanAll(); err != nil {
+		return nil, fmt.Errorf("sandbox: removing what an earlier run left: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Sandbox{cfg: cfg, ctx: ctx, cancel: cancel, clusters: map[string]*cluster{}, machines: map[int64]*machine{}}, nil
+	return &Sandbox{cfg: cfg, ctx: ctx, cancel: cancel, host: host, clusters: map[string]*cluster{}, machines: map[int64]*machine{}}, nil
 }
 
 // SetLoadBalancers installs the load balancer resolver (before servers
@@ -122,6 +166,7 @@ type machine struct {
 	cluster *cluster
 	status  string
 	ready   bool
+	real    *realNode // real-node mode, while the runtime runs
 }
 
 func (m *machine) report(format string, args ...any) {
@@ -302,7 +347,8 @@ func (s *Sandbox) Close() error {
 		c.stopLocked()
 		c.mu.Unlock()
 	}
-	return nil
+	// Bridge namespaces and the kubelet's host sysctls go last.
+	return s.host.cleanAll()
 }
 
 // run joins the machine to its cluster and keeps its node heartbeating
@@ -348,6 +394,10 @@ func (m *machine) run() {
 				return
 			}
 		}
+	}
+	if s.cfg.Nodes == NodesReal {
+		m.runRealNode(c)
+		return
 	}
 	m.runNode(c)
 }
@@ -467,6 +517,7 @@ func (s *Sandbox) openCluster(m *machine) (*cluster, error) {
 		if err != nil {
 			return nil, err
 		}
+		cp.ClusterCIDR = m.boot.K3s.ClusterCIDR
 		c = &cluster{s: s, id: id, dir: dir, pki: m.boot.PKI, meta: meta, cp: cp,
 			clusterDomain: m.boot.K3s.ClusterDomain, live: map[int64]*machine{}, proxies: map[int64]*tcpProxy{}}
 		s.clusters[id] = c
@@ -597,8 +648,6 @@ type cluster struct {
 	live       map[int64]*machine // powered-on servers in the cluster
 	proxies    map[int64]*tcpProxy
 	url        string // ready apiserver endpoint ("" while none)
-	monCancel  context.CancelFunc
-	monDone    chan struct{}
 	removed    bool
 	adminCache *kubernetes.Clientset
 	adminURL   string
@@ -662,6 +711,13 @@ func (c *cluster) forget(id int64) {
 	c.stopLocked()
 	c.removed = true
 	_ = os.RemoveAll(c.dir)
+	if c.s.cfg.Nodes == NodesReal {
+		bridge := bridgeNetnsName(c.s.sandboxTag(), c.id)
+		if err := deleteNetns(bridge); err != nil {
+			c.s.logf("cluster %s: %v", c.id, err)
+		}
+		_ = c.s.host.note(func(r *hostRecord) { r.Netns = remove(r.Netns, bridge) })
+	}
 	c.s.mu.Lock()
 	delete(c.s.clusters, c.id)
 	c.s.mu.Unlock()
@@ -699,6 +755,14 @@ func (c *cluster) reconcileLocked(ctx context.Context) error {
 			delete(c.proxies, host.info.ID)
 		}
 		start := time.Now()
+		// Real nodes reach the apiserver on the host server's node IP (the
+		// kubernetes Service's endpoint; that node forwards it).
+		c.cp.Advertise = ""
+		if c.s.cfg.Nodes == NodesReal {
+			if ip, err := nodeIP(host.nodeSpec()); err == nil {
+				c.cp.Advertise = ip
+			}
+		}
 		if err := c.cp.Start(ctx, hostIP, sans); err != nil {
 			return err
 		}
@@ -723,11 +787,6 @@ func (c *cluster) reconcileLocked(ctx context.Context) error {
 			return fmt.Errorf("server %s: %w", m.info.Name, err)
 		}
 		c.proxies[id] = p
-	}
-	if c.monCancel == nil {
-		ctx, cancel := context.WithCancel(c.s.ctx)
-		c.monCancel, c.monDone = cancel, make(chan struct{})
-		go c.monitor(ctx, c.monDone)
 	}
 	return nil
 }
@@ -754,13 +813,6 @@ func (c *cluster) waitServedSANLocked(ctx context.Context, ip string) error {
 }
 
 func (c *cluster) stopLocked() {
-	if c.monCancel != nil {
-		c.monCancel()
-		c.mu.Unlock()
-		<-c.monDone
-		c.mu.Lock()
-		c.monCancel = nil
-	}
 	for id, p := range c.proxies {
 		p.Close()
 		delete(c.proxies, id)
@@ -797,21 +849,6 @@ func (c *cluster) applyServerLabels(ctx context.Context, n NodeSpec) error {
 		return err
 	}
 	return applyServerLabels(ctx, kc, n)
-}
-
-// monitor plays the node-lifecycle controller while the control plane runs.
-func (c *cluster) monitor(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	every := min(c.s.cfg.NodeGrace/4, 5*time.Second)
-	for sleepCtx(ctx, every) {
-		kc, err := c.admin()
-		if err != nil {
-			continue
-		}
-		if err := checkNodes(ctx, kc, c.s.cfg.NodeGrace); err != nil && ctx.Err() == nil {
-			c.s.logf("cluster %s: node lifecycle: %v", c.id, firstLine(err))
-		}
-	}
 }
 
 // ClusterStatus describes a running or stopped cluster.

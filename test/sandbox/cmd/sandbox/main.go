@@ -40,6 +40,9 @@ func main() {
 		grace       = flag.Duration("node-grace", 40*time.Second, "missed-heartbeat time before a Node goes NotReady")
 		apiMem      = flag.String("apiserver-memlimit", "", "GOMEMLIMIT of each kube-apiserver (default 400MiB)")
 		lbEvery     = flag.Duration("lb-sync", 2*time.Second, "how often load balancer forwards follow the emulator state")
+		nodes       = flag.String("nodes", "api", "node mode: api (Nodes registered through the API, no pod runs) or real (kubelet, containerd, CNI and kube-proxy per node in its own network namespace)")
+		registryDir = flag.String("registry-dir", "", "real nodes: OCI registry directory served to every node as the mirror of docker.io, ghcr.io and registry.k8s.io (default: $PLATFORM_CACHE/registry when it exists)")
+		runtimeDir  = flag.String("runtime-dir", "/run/sbx", "real nodes: short directory for sockets, kubelet roots and pod namespaces (removed at stop)")
 		tokens      hcloudemu.TokenFlags
 	)
 	flag.Var(&tokens, "token", "project:token[:ro] for the Hetzner API (repeatable)")
@@ -53,9 +56,19 @@ func main() {
 	if err := os.MkdirAll(*stateDir, 0o700); err != nil {
 		log.Fatal(err)
 	}
+	mode, err := sandbox.ParseNodeMode(*nodes)
+	if err != nil {
+		log.Fatalf("--nodes: %v", err)
+	}
+	var registry http.Handler
+	if mode == sandbox.NodesReal {
+		if registry, err = sandbox.OpenImageRegistry(*registryDir); err != nil {
+			log.Fatal(err)
+		}
+	}
 	sb, err := sandbox.New(sandbox.Config{StateDir: filepath.Join(*stateDir, "clusters"),
 		ControlPlane:      sandbox.ControlPlaneOptions{BinDir: *kubeBin, APIServerMemLimit: *apiMem},
-		HeartbeatInterval: *heartbeat, NodeGrace: *grace})
+		HeartbeatInterval: *heartbeat, NodeGrace: *grace, Nodes: mode, RuntimeDir: *runtimeDir, Registry: registry})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,265 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/hcloudemu"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+)
+
+// realNodeGate skips unless the real-node tests are asked for and fails
+// (strict runner) when what they need is missing.
+func realNodeGate(t *testing.T) (bins string, registry http.Handler) {
+	t.Helper()
+	if os.Getenv("PLATFORM_SANDBOX_REAL_TESTS") != "1" {
+		t.Skip("SKIP: runs kubelet, containerd and kube-proxy per node as root; runs with PLATFORM_SANDBOX_REAL_TESTS=1 (test/plan/sandbox.yaml, tier 3)")
+	}
+	bins = kubeBins(t)
+	testenv.Require(t, os.Geteuid() == 0, "root (network namespaces, cgroups, containerd)", "run the tests as root")
+	for _, p := range []string{"/usr/bin/containerd", "/usr/sbin/runc", "/usr/lib/cni/bridge"} {
+		testenv.Require(t, isExec(p), p, "go tool task deps -- nodes")
+	}
+	testenv.Require(t, isExec(filepath.Join(bins, "kubelet")), "kubelet and kube-proxy", "go tool task kube:build")
+	reg, err := OpenImageRegistry("")
+	testenv.Require(t, err == nil, "the image registry (.cache/registry)", "go tool task images:build")
+	return bins, reg
+}
+
+func startRealStack(t *testing.T, bins string, registry http.Handler, stateDir, subnet string) *stack {
+	t.Helper()
+	sb, err := New(Config{StateDir: filepath.Join(stateDir, "sandbox"), ControlPlane: ControlPlaneOptions{BinDir: bins, StopGrace: 5 * time.Second},
+		HeartbeatInterval: time.Second, NodeGrace: 20 * time.Second, JoinRetry: 500 * time.Millisecond, Logf: t.Logf,
+		Nodes: NodesReal, Registry: registry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := hcloudemu.New(hcloudemu.Config{StateDir: filepath.Join(stateDir, "emulator"), Speed: 50,
+		IPv4Pool: netip.MustParsePrefix(subnet + ".0/24"), Tokens: []hcloudemu.Token{{Project: "p", Token: testToken}},
+		Hook: sb, Logf: t.Logf})
+	if err != nil {
+		sb.Close()
+		t.Fatal(err)
+	}
+	s := &stack{t: t, emu: emu, sb: sb, api: httptest.NewServer(emu.Handler()), admin: httptest.NewServer(emu.AdminHandler())}
+	s.hc = hcloud.NewClient(hcloud.WithEndpoint(s.api.URL+"/v1"), hcloud.WithToken(testToken),
+		hcloud.WithPollOpts(hcloud.PollOpts{BackoffFunc: hcloud.ConstantBackoff(50 * time.Millisecond)}))
+	t.Cleanup(s.stop)
+	return s
+}
+
+// hostSnapshot is what the host shows of the sandbox's real nodes.
+type hostSnapshot struct {
+	netns, mounts, cgroups, iptables []string
+}
+
+func takeHostSnapshot(t *testing.T, tag string) hostSnapshot {
+	t.Helper()
+	var h hostSnapshot
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "sbx-"+tag) {
+			h.netns = append(h.netns, f[0])
+		}
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "/sbx/"+tag) || strings.Contains(sc.Text(), "sbx-"+tag) {
+				h.mounts = append(h.mounts, sc.Text())
+			}
+		}
+		f.Close()
+	}
+	for _, hier := range cgroupHierarchies() {
+		m, _ := filepath.Glob(filepath.Join(hier, "sbx-"+tag+"*"))
+		h.cgroups = append(h.cgroups, m...)
+	}
+	out, _ = exec.Command("iptables-save").Output()
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "KUBE-") || strings.Contains(l, "CNI-") {
+			h.iptables = append(h.iptables, l)
+		}
+	}
+	return h
+}
+
+// TestRealNodes: a server and two agents of one cluster booted through the
+// emulator run real kubelets; a Deployment's pods run on the agents, a pod
+// on another node reaches them through a ClusterIP Service by DNS name... and
+// a NodePort answers on a node's address; stopping leaves nothing on the
+// host.
+func TestRealNodes(t *testing.T) {
+	bins, registry := realNodeGate(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	state := t.TempDir()
+	subnet := testSubnet()
+	before := takeHostSnapshot(t, "")
+	s := startRealStack(t, bins, registry, state, subnet)
+	tag := s.sb.sandboxTag()
+
+	pki, err := GenerateClusterPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := "real-node-secret"
+	serverUD, err := RenderCloudInit(CloudInitSpec{Hostname: "cp-1", PKI: pki, Config: map[string]any{
+		"token": FullToken(pki.ServerCA.CertPEM, secret), "cluster-init": true, "node-name": "cp-1", "node-ip": "10.77.0.2",
+		"node-taint": []string{"CriticalAddonsOnly=true:NoExecute"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Now()
+	cp1 := s.createServer(ctx, "cp-1", serverUD)
+	running := time.Now()
+	url := "https://" + cp1.PublicNet.IPv4.IP.String() + ":6443"
+	admin := clientFor(t, url, pki, "admin", "system:masters")
+	for i, name := range []string{"worker-1", "worker-2"} {
+		ud, _ := RenderCloudInit(CloudInitSpec{Hostname: name, Config: map[string]any{
+			"token": secret, "server": url, "node-ip": fmt.Sprintf("10.77.0.%d", 3+i), "node-label": []string{"pool=workers"}}})
+		s.createServer(ctx, name, ud)
+	}
+	for _, n := range []string{"cp-1", "worker-1", "worker-2"} {
+		eventually(t, 4*time.Minute, n+" Ready (kubelet)", func() error {
+			node, err := nodeReady(ctx, admin, n)
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(node.Status.NodeInfo.ContainerRuntimeVersion, "containerd://1.") {
+				return fmt.Errorf("runtime %q: not a real kubelet", node.Status.NodeInfo.ContainerRuntimeVersion)
+			}
+			return nil
+		})
+	}
+	t.Logf("server created → 3 nodes Ready in %s (server running after %s)", time.Since(created).Round(time.Millisecond), running.Sub(created).Round(time.Millisecond))
+
+	// The backend: 2 replicas on the agents, a ClusterIP and a NodePort.
+	replicas := int32(2)
+	labels := map[string]string{"app": "backend"}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "backend", Image: "ghcr.io/sre-platform/backend:dev",
+					Ports:          []corev1.ContainerPort{{ContainerPort: 8080}},
+					ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1}}}}}}}
+	if _, err := admin.AppsV1().Deployments("default").Create(ctx, dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	if _, err := admin.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	np := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "backend-np", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: labels,
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080), NodePort: 30080}}}}
+	if _, err := admin.CoreV1().Services("default").Create(ctx, np, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Minute, "backend pods Ready", func() error { return podsReady(ctx, admin, "app=backend", 2) })
+	t.Logf("first pods Ready %s after the server was running", time.Since(running).Round(time.Millisecond))
+
+	// The NodePort answers on every node's address, from any node.
+	for _, node := range []string{"cp-1", "worker-2"} {
+		eventually(t, time.Minute, "NodePort from "+node, func() error {
+			body, err := httpGetFromNode(ctx, s.sb, node, "10.77.0.3:30080", "/healthz")
+			if err != nil {
+				return err
+			}
+			if body == "" {
+				return fmt.Errorf("empty answer")
+			}
+			return nil
+		})
+	}
+	for _, pr := range s.sb.Clusters() {
+		t.Logf("cluster %s: apiserver %d MiB, etcd %d MiB RSS", pr.ID, pr.APIServerMB, pr.EtcdMB)
+	}
+	var total int64
+	for name, rss := range s.sb.RealNodeRSS() {
+		t.Logf("node %s: RSS %d MiB (containerd, shims, containers, kubelet, kube-proxy)", name, rss>>20)
+		total += rss
+	}
+	t.Logf("real nodes together: %d MiB", total>>20)
+
+	s.stop()
+	after := takeHostSnapshot(t, tag)
+	if len(after.netns)+len(after.mounts)+len(after.cgroups) > 0 {
+		t.Errorf("left behind: netns %v, mounts %v, cgroups %v", after.netns, after.mounts, after.cgroups)
+	}
+	if len(after.iptables) > len(before.iptables) {
+		t.Errorf("host iptables gained rules: %v", after.iptables)
+	}
+	if pids := cgroupPIDs("/sbx-" + tag); len(pids) > 0 {
+		t.Errorf("processes left: %v", pids)
+	}
+	if m, _ := filepath.Glob("/run/sbx/" + tag + "*"); len(m) > 0 {
+		t.Errorf("runtime directories left: %v", m)
+	}
+}
+
+func podsReady(ctx context.Context, kc kubernetes.Interface, selector string, want int) error {
+	pods, err := kc.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return err
+	}
+	ready := 0
+	var states []string
+	for _, p := range pods.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+		st := string(p.Status.Phase)
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Waiting != nil {
+				st += " " + cs.State.Waiting.Reason + ": " + cs.State.Waiting.Message
+			}
+		}
+		states = append(states, p.Name+"@"+p.Spec.NodeName+" "+st)
+	}
+	if ready < want {
+		return fmt.Errorf("%d of %d ready: %v", ready, want, states)
+	}
+	return nil
+}
+
+// httpGetFromNode sends a GET from inside a node's network namespace.
+func httpGetFromNode(ctx context.Context, sb *Sandbox, node, addr, path string) (string, error) {
+	conn, err := sb.DialNode(ctx, node, addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr)
+	b, err := io.ReadAll(conn)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(string(b), "HTTP/1.") || !strings.Contains(strings.SplitN(string(b), "\r\n", 2)[0], " 200") {
+		return "", fmt.Errorf("answer %q", firstLine(fmt.Errorf("%s", b)))
+	}
+	return string(b), nil
+}
