@@ -54,7 +54,12 @@ type NodeConfig struct {
 	ClusterInit bool
 	// ServerURL is the API of an existing server (or the API load balancer);
 	// required for joining servers and for agents.
-	ServerURL    string
+	ServerURL string
+	// NodeName is k3s' node-name and the host name. An agent may leave it
+	// empty: its cloud-init then sets neither, and k3s takes the host name
+	// Hetzner's cloud-init gives the machine (the server name). That is how
+	// agents created by the cluster autoscaler, whose names it picks, share
+	// one cloud-init.
 	NodeName     string
 	NodeIP       string // private network address, when on one
 	ExternalIP   string
@@ -100,7 +105,7 @@ type k3sConfig struct {
 	AgentToken             string   `yaml:"agent-token,omitempty"`
 	ClusterInit            bool     `yaml:"cluster-init,omitempty"`
 	Server                 string   `yaml:"server,omitempty"`
-	NodeName               string   `yaml:"node-name"`
+	NodeName               string   `yaml:"node-name,omitempty"`
 	NodeIP                 string   `yaml:"node-ip,omitempty"`
 	NodeExternalIP         string   `yaml:"node-external-ip,omitempty"`
 	TLSSAN                 []string `yaml:"tls-san,omitempty"`
@@ -130,7 +135,7 @@ type writeFile struct {
 }
 
 type cloudConfig struct {
-	Hostname   string      `yaml:"hostname"`
+	Hostname   string      `yaml:"hostname,omitempty"`
 	WriteFiles []writeFile `yaml:"write_files"`
 	RunCmd     [][]string  `yaml:"runcmd"`
 }
@@ -147,7 +152,7 @@ func (c NodeConfig) Validate() error {
 	if c.Token == "" {
 		errs = append(errs, errors.New("token is required"))
 	}
-	if c.NodeName == "" {
+	if c.NodeName == "" && c.Role != RoleAgent {
 		errs = append(errs, errors.New("node name is required"))
 	}
 	switch {

@@ -276,6 +276,39 @@ func TestCloudInitAgentCarriesNoKeys(t *testing.T) {
 	}
 }
 
+// An agent without a node name (the cluster autoscaler's shared cloud-init)
+// sets neither the host name nor node-name: k3s takes the host name the
+// machine was given. A server still needs one.
+func TestCloudInitAgentWithoutNodeName(t *testing.T) {
+	c := NodeConfig{Role: RoleAgent, K3sVersion: "v1.31.4+k3s1", Token: "K10abc::node:a", ServerURL: "https://10.0.0.2:6443",
+		Labels: map[string]string{"pool": "burst"}, Taints: []string{"burst=true:NoSchedule"}}
+	out, err := CloudInit(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "hostname:") || strings.Contains(out, "node-name:") {
+		t.Errorf("cloud-init names the node:\n%s", out)
+	}
+	for _, want := range []string{"server: https://10.0.0.2:6443", "token: K10abc::node:a", "- pool=burst", "- burst=true:NoSchedule"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cloud-init lacks %q", want)
+		}
+	}
+	named := c
+	named.NodeName = "a"
+	withName, err := CloudInit(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(withName, "hostname: a\n") || !strings.Contains(withName, "node-name: a\n") {
+		t.Error("a named agent lost its hostname or node-name")
+	}
+	srv := NodeConfig{Role: RoleServer, K3sVersion: "v1.31.4+k3s1", Token: "t", ClusterInit: true, PKI: fakePKI()}
+	if err := srv.Validate(); err == nil || !strings.Contains(err.Error(), "node name is required") {
+		t.Errorf("server without node name: err = %v", err)
+	}
+}
+
 func TestNodeConfigValidation(t *testing.T) {
 	ok := NodeConfig{Role: RoleAgent, K3sVersion: "v1.31.4+k3s1", Token: "t", ServerURL: "https://x:6443", NodeName: "a"}
 	if err := ok.Validate(); err != nil {

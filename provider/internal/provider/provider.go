@@ -138,7 +138,7 @@ func (p *platformProvider) Resources(context.Context) []func() resource.Resource
 }
 
 func (p *platformProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{node.NewAgentCloudInit}
 }
 
 func durationOr(v types.String, def time.Duration) time.Duration {
