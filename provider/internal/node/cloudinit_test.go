@@ -55,7 +55,7 @@ func baseConfig() map[string]tftypes.Value {
 		"server_url":  str("https://10.0.1.2:6443"),
 		"node_labels": tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, map[string]tftypes.Value{
 			"platform.sre/pool": str("burst")}),
-		"node_taints": tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{str("burst=true:NoSchedule")}),
+		"node_taints":             tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{str("burst=true:NoSchedule")}),
 		"flannel_iface":           str("enp7s0"),
 		"external_cloud_provider": tftypes.NewValue(tftypes.Bool, true),
 	}
