@@ -162,15 +162,7 @@ func (c *cluster) startRealNode(ctx context.Context, m *machine, spec NodeSpec) 
 // namespace with eth0 = one end of a veth whose other end is on the bridge,
 // the node IP as a /32, a default route on the link.
 func (n *realNode) network() error {
-	if err := createNetns(n.bridge); err != nil {
-		return err
-	}
-	if !linkExists(n.bridge, "br0") {
-		if err := ipCmd("-n", n.bridge, "link", "add", "br0", "type", "bridge"); err != nil {
-			return err
-		}
-	}
-	if err := ipCmd("-n", n.bridge, "link", "set", "br0", "up"); err != nil {
+	if err := n.c.bridgeNetwork(n.bridge); err != nil {
 		return err
 	}
 	if err := createNetns(n.netns); err != nil {
@@ -192,6 +184,22 @@ func (n *realNode) network() error {
 		}
 	}
 	return nil
+}
+
+// bridgeNetwork creates the cluster's bridge namespace once (nodes of a
+// cluster start concurrently).
+func (c *cluster) bridgeNetwork(ns string) error {
+	c.netMu.Lock()
+	defer c.netMu.Unlock()
+	if err := createNetns(ns); err != nil {
+		return err
+	}
+	if !linkExists(ns, "br0") {
+		if err := ipCmd("-n", ns, "link", "add", "br0", "type", "bridge"); err != nil {
+			return err
+		}
+	}
+	return ipCmd("-n", ns, "link", "set", "br0", "up")
 }
 
 func linkExists(ns, name string) bool { return ipCmd("-n", ns, "link", "show", name) == nil }

@@ -192,6 +192,30 @@ func TestRealNodes(t *testing.T) {
 			return nil
 		})
 	}
+	// A pod on the server reaches the backend on the agents by DNS name
+	// (CoreDNS add-on, ClusterIP through kube-proxy, routes between nodes).
+	client := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "client", Namespace: "default"}, Spec: corev1.PodSpec{
+		NodeName: "cp-1", RestartPolicy: corev1.RestartPolicyOnFailure,
+		Tolerations: []corev1.Toleration{{Key: "CriticalAddonsOnly", Operator: corev1.TolerationOpExists}},
+		Containers: []corev1.Container{{Name: "probe", Image: "ghcr.io/sre-platform/backend:dev",
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			Command:                  []string{"/backend", "healthcheck", "-url", "http://backend.default.svc.cluster.local/healthz", "-timeout", "5s"}}}}}
+	if _, err := admin.CoreV1().Pods("default").Create(ctx, client, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Minute, "client pod reaches backend.default.svc.cluster.local", func() error {
+		p, err := admin.CoreV1().Pods("default").Get(ctx, "client", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded:
+			return nil
+		case corev1.PodFailed:
+			t.Fatalf("client pod failed: %s\n%s", p.Status.Message, dumpPods(ctx, admin))
+		}
+		return fmt.Errorf("client pod %s", p.Status.Phase)
+	})
 	for _, pr := range s.sb.Clusters() {
 		t.Logf("cluster %s: apiserver %d MiB, etcd %d MiB RSS", pr.ID, pr.APIServerMB, pr.EtcdMB)
 	}
@@ -262,4 +286,32 @@ func httpGetFromNode(ctx context.Context, sb *Sandbox, node, addr, path string) 
 		return "", fmt.Errorf("answer %q", firstLine(fmt.Errorf("%s", b)))
 	}
 	return string(b), nil
+}
+
+// dumpPods describes every pod and recent warning events (failure output).
+func dumpPods(ctx context.Context, kc kubernetes.Interface) string {
+	var b strings.Builder
+	pods, _ := kc.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "pod %s/%s on %s: %s %s", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.PodIP)
+		for _, cs := range p.Status.ContainerStatuses {
+			fmt.Fprintf(&b, " [%s ready=%v restarts=%d", cs.Name, cs.Ready, cs.RestartCount)
+			if cs.State.Waiting != nil {
+				fmt.Fprintf(&b, " waiting %s: %s", cs.State.Waiting.Reason, cs.State.Waiting.Message)
+			}
+			if t := cs.State.Terminated; t != nil {
+				fmt.Fprintf(&b, " terminated %s (%d): %s", t.Reason, t.ExitCode, t.Message)
+			}
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				fmt.Fprintf(&b, " last %s (%d): %s", t.Reason, t.ExitCode, t.Message)
+			}
+			b.WriteString("]")
+		}
+		b.WriteString("\n")
+	}
+	events, _ := kc.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
+	for _, e := range events.Items {
+		fmt.Fprintf(&b, "event %s/%s: %s %s\n", e.InvolvedObject.Namespace, e.InvolvedObject.Name, e.Reason, e.Message)
+	}
+	return b.String()
 }

@@ -641,16 +641,19 @@ type cluster struct {
 	pki           *ClusterPKI
 	clusterDomain string
 
-	mu         sync.Mutex // held while processes start or stop
-	meta       *clusterMeta
-	cp         *ControlPlane
-	hostID     int64
-	live       map[int64]*machine // powered-on servers in the cluster
-	proxies    map[int64]*tcpProxy
-	url        string // ready apiserver endpoint ("" while none)
-	removed    bool
-	adminCache *kubernetes.Clientset
-	adminURL   string
+	netMu sync.Mutex // real nodes: creating the bridge namespace
+	// addonsStarted: the k3s add-ons were handed to the control plane.
+	addonsStarted bool
+	mu            sync.Mutex // held while processes start or stop
+	meta          *clusterMeta
+	cp            *ControlPlane
+	hostID        int64
+	live          map[int64]*machine // powered-on servers in the cluster
+	proxies       map[int64]*tcpProxy
+	url           string // ready apiserver endpoint ("" while none)
+	removed       bool
+	adminCache    *kubernetes.Clientset
+	adminURL      string
 }
 
 func (c *cluster) apiURL() (string, bool) {
@@ -772,6 +775,7 @@ func (c *cluster) reconcileLocked(ctx context.Context) error {
 	}
 	c.hostID = host.info.ID
 	c.url = c.cp.URL()
+	c.startAddons(host.boot)
 	for id, p := range c.proxies {
 		if c.live[id] == nil || id == c.hostID {
 			p.Close()
