@@ -133,7 +133,7 @@ func TestHcloud(t *testing.T) {
 				beforeDestroy(t, kc, sweep)
 			}
 			start := time.Now()
-			if _, err := terraform.DestroyE(t, opts); err != nil {
+			if _, err := terraform.DestroyContextE(t, context.Background(), opts); err != nil {
 				t.Errorf("terraform destroy: %v (the leak sweep deletes what is left)", err)
 			} else {
 				t.Logf("destroy: %s", time.Since(start).Round(time.Second))
@@ -144,26 +144,26 @@ func TestHcloud(t *testing.T) {
 	defer destroy()
 
 	start := time.Now()
-	terraform.InitAndApplyAndIdempotent(t, opts)
+	terraform.InitAndApplyAndIdempotentContext(t, t.Context(), opts)
 	t.Logf("apply + idempotent plan: %s", time.Since(start).Round(time.Second))
 
 	kubeconfig := sensitiveOutput(t, opts, "kubeconfig")
 	kc, _, _ = clients(t, kubeconfig)
-	networkID := terraform.Output(t, opts, "network_id")
+	networkID := terraform.OutputContext(t, t.Context(), opts, "network_id")
 	// Before anything else: with a wrong Secret the controllers would act in
 	// another network or project, outside this suite's leak sweep.
 	checkCloudSecret(t, ctx, kc, token, networkID)
-	if ep := terraform.Output(t, opts, "api_endpoint"); !strings.HasPrefix(ep, "https://") || !strings.HasSuffix(ep, ":6443") {
+	if ep := terraform.OutputContext(t, t.Context(), opts, "api_endpoint"); !strings.HasPrefix(ep, "https://") || !strings.HasSuffix(ep, ":6443") {
 		t.Errorf("api_endpoint output %q, want https://<address>:6443", ep)
 	}
-	if p := terraform.Output(t, opts, "flux_cluster_path"); p != "flux/clusters/develop" {
+	if p := terraform.OutputContext(t, t.Context(), opts, "flux_cluster_path"); p != "flux/clusters/develop" {
 		t.Errorf("flux_cluster_path output %q, want flux/clusters/develop", p)
 	}
 
 	// Nodes from the node_names output: <name>-cp-<n> servers, <name>-<pool>-<n> agents.
 	nodes := map[string]nodeWant{}
 	servers, agents := 0, 0
-	for _, n := range terraform.OutputList(t, opts, "node_names") {
+	for _, n := range terraform.OutputListContext(t, t.Context(), opts, "node_names") {
 		if strings.HasPrefix(n, name+"-cp-") {
 			nodes[n] = nodeWant{controlPlane: true}
 			servers++
@@ -418,7 +418,7 @@ func (s *hcloudSweep) run(t *testing.T) {
 		}
 		for _, x := range lbs {
 			leaks = append(leaks, hcloudLeftover{fmt.Sprintf("load balancer %s (id %d)", x.Name, x.ID), func(ctx context.Context) error {
-				_, err := s.hc.LoadBalancer.Delete(ctx, x)
+				_, _, err := s.hc.LoadBalancer.DeleteWithResult(ctx, x)
 				return err
 			}})
 		}

@@ -67,7 +67,7 @@ func sensitiveOutput(t *testing.T, o *terraform.Options, name string) string {
 	t.Helper()
 	quiet := *o
 	quiet.Logger = logger.Discard
-	v, err := terraform.OutputE(t, &quiet, name)
+	v, err := terraform.OutputContextE(t, t.Context(), &quiet, name)
 	if err != nil || v == "" {
 		t.Fatalf("output %s: empty or unreadable (%v)", name, err)
 	}

@@ -42,22 +42,22 @@ func TestSandboxHetznerRoots(t *testing.T) {
 			opts.SetVarsAfterVarFiles = true // the test's cluster name wins over the tfvars
 			ctx := context.Background()
 			defer func() {
-				terraform.Destroy(t, opts)
+				terraform.DestroyContext(t, context.Background(), opts)
 				if left := svc.leftovers(t); len(left) > 0 {
 					t.Errorf("left in the emulator after destroy: %s", strings.Join(left, ", "))
 				}
 			}()
 
 			start := time.Now()
-			terraform.InitAndApplyAndIdempotent(t, opts)
+			terraform.InitAndApplyAndIdempotentContext(t, t.Context(), opts)
 			t.Logf("%s: apply + idempotent plan %s", tc.env, time.Since(start).Round(time.Millisecond))
 
-			lbIP := terraform.Output(t, opts, "load_balancer_ipv4")
-			if ep := terraform.Output(t, opts, "api_endpoint"); lbIP == "" || ep != "https://"+lbIP+":6443" {
+			lbIP := terraform.OutputContext(t, t.Context(), opts, "load_balancer_ipv4")
+			if ep := terraform.OutputContext(t, t.Context(), opts, "api_endpoint"); lbIP == "" || ep != "https://"+lbIP+":6443" {
 				t.Errorf("api_endpoint %q, want the load balancer https://%s:6443", ep, lbIP)
 			}
 			kc, dc, cfg := clients(t, sensitiveOutput(t, opts, "kubeconfig"))
-			checkCloudSecret(t, ctx, kc, svc.token, terraform.Output(t, opts, "network_id"))
+			checkCloudSecret(t, ctx, kc, svc.token, terraform.OutputContext(t, t.Context(), opts, "network_id"))
 			if !strings.Contains(cfg.Host, lbIP) {
 				t.Errorf("kubeconfig server %s, want the load balancer %s", cfg.Host, lbIP)
 			}
@@ -68,7 +68,7 @@ func TestSandboxHetznerRoots(t *testing.T) {
 			for suffix := range tc.agents {
 				want = append(want, name+"-"+suffix)
 			}
-			if got := terraform.OutputList(t, opts, "node_names"); !sameSet(got, want) {
+			if got := terraform.OutputListContext(t, t.Context(), opts, "node_names"); !sameSet(got, want) {
 				t.Errorf("node_names %v, want %v", got, want)
 			}
 			eventually(t, 2*time.Minute, fmt.Sprintf("%d nodes Ready through the load balancer", len(want)), func() error {

@@ -57,7 +57,7 @@ func TestKind(t *testing.T) {
 	destroy := func() {
 		once.Do(func() {
 			start := time.Now()
-			if _, err := terraform.DestroyE(t, opts); err != nil {
+			if _, err := terraform.DestroyContextE(t, context.Background(), opts); err != nil {
 				t.Errorf("terraform destroy: %v", err)
 			} else {
 				t.Logf("destroy: %s", time.Since(start).Round(time.Second))
@@ -69,16 +69,16 @@ func TestKind(t *testing.T) {
 	defer destroy()
 
 	start := time.Now()
-	terraform.InitAndApplyAndIdempotent(t, opts)
+	terraform.InitAndApplyAndIdempotentContext(t, t.Context(), opts)
 	t.Logf("apply + idempotent plan: %s", time.Since(start).Round(time.Second))
 
-	if ep := terraform.Output(t, opts, "endpoint"); !strings.HasPrefix(ep, "https://127.0.0.1:") {
+	if ep := terraform.OutputContext(t, t.Context(), opts, "endpoint"); !strings.HasPrefix(ep, "https://127.0.0.1:") {
 		t.Errorf("endpoint output %q, want https://127.0.0.1:<port>", ep)
 	}
-	if u := terraform.Output(t, opts, "ingress_http_url"); u != fmt.Sprintf("http://127.0.0.1:%d", httpPort) {
+	if u := terraform.OutputContext(t, t.Context(), opts, "ingress_http_url"); u != fmt.Sprintf("http://127.0.0.1:%d", httpPort) {
 		t.Errorf("ingress_http_url output %q, want http://127.0.0.1:%d", u, httpPort)
 	}
-	if p := terraform.Output(t, opts, "flux_cluster_path"); p != "flux/clusters/local" {
+	if p := terraform.OutputContext(t, t.Context(), opts, "flux_cluster_path"); p != "flux/clusters/local" {
 		t.Errorf("flux_cluster_path output %q, want flux/clusters/local", p)
 	}
 

@@ -49,23 +49,23 @@ func TestSandbox(t *testing.T) {
 	destroyed := false
 	defer func() {
 		if !destroyed {
-			terraform.Destroy(t, opts)
+			terraform.DestroyContext(t, context.Background(), opts)
 		}
 	}()
 
 	start := time.Now()
-	terraform.InitAndApplyAndIdempotent(t, opts)
+	terraform.InitAndApplyAndIdempotentContext(t, t.Context(), opts)
 	t.Logf("apply + idempotent plan: %s", time.Since(start).Round(time.Millisecond))
 
 	kubeconfig := sensitiveOutput(t, opts, "kubeconfig")
 	kc, dc, _ := clients(t, kubeconfig)
 	// The cloud controllers' Secret, as on Hetzner (nothing reads it here).
-	checkCloudSecret(t, ctx, kc, svc.token, terraform.Output(t, opts, "network_id"))
+	checkCloudSecret(t, ctx, kc, svc.token, terraform.OutputContext(t, t.Context(), opts, "network_id"))
 	cp, worker1, worker2 := name+"-cp-1", name+"-workers-1", name+"-workers-2"
-	if got := terraform.OutputList(t, opts, "node_names"); !slices.Equal(got, []string{cp, worker1}) {
+	if got := terraform.OutputListContext(t, t.Context(), opts, "node_names"); !slices.Equal(got, []string{cp, worker1}) {
 		t.Errorf("node_names output %v, want [%s %s]", got, cp, worker1)
 	}
-	if ep := terraform.Output(t, opts, "api_endpoint"); !strings.HasPrefix(ep, "https://127.") || !strings.HasSuffix(ep, ":6443") {
+	if ep := terraform.OutputContext(t, t.Context(), opts, "api_endpoint"); !strings.HasPrefix(ep, "https://127.") || !strings.HasSuffix(ep, ":6443") {
 		t.Errorf("api_endpoint %q, want https://<sandbox loopback IP>:6443", ep)
 	}
 
@@ -121,13 +121,13 @@ func TestSandbox(t *testing.T) {
 	// Scale the pool up: a new Ready node. Then down: that node is drained
 	// and gone, its server deleted.
 	opts.Vars["agent_count"] = 2
-	terraform.Apply(t, opts)
+	terraform.ApplyContext(t, t.Context(), opts)
 	eventually(t, 2*time.Minute, "pool scaled to 2", func() error {
 		_, err := readyNodes(ctx, kc, []string{cp, worker1, worker2})
 		return err
 	})
 	opts.Vars["agent_count"] = 1
-	terraform.Apply(t, opts)
+	terraform.ApplyContext(t, t.Context(), opts)
 	if _, err := kc.CoreV1().Nodes().Get(ctx, worker2, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("node %s after scaling down: want NotFound, got %v", worker2, err)
 	}
@@ -140,7 +140,7 @@ func TestSandbox(t *testing.T) {
 
 	// Destroy: nothing left in the emulator, no control plane running.
 	start = time.Now()
-	terraform.Destroy(t, opts)
+	terraform.DestroyContext(t, context.Background(), opts)
 	destroyed = true
 	t.Logf("destroy: %s", time.Since(start).Round(time.Millisecond))
 	if left := svc.leftovers(t); len(left) > 0 {

@@ -78,7 +78,7 @@ func ParseEnv(b []byte) (*Env, error) {
 	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 	for {
 		doc, err := rd.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return env, nil
 		}
 		if err != nil {

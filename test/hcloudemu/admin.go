@@ -227,7 +227,7 @@ func (e *Emulator) adminRoutes() http.Handler {
 	del("/admin/requests", func(*http.Request) { e.ResetRequestCounts() })
 	get("/admin/projects", func(*http.Request) any { return map[string]any{"projects": e.Projects()} })
 	adminWrite(mux, "POST /admin/tokens", http.StatusCreated, func(t adminToken) (any, error) {
-		return t, e.AddToken(Token{Project: t.Project, Token: t.Token, ReadOnly: t.ReadOnly})
+		return t, e.AddToken(Token(t))
 	})
 	del("/admin/tokens/{token}", func(r *http.Request) { e.RemoveToken(r.PathValue("token")) })
 	get("/admin/dump", func(r *http.Request) any { return e.Dump(r.URL.Query().Get("project")) })

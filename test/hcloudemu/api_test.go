@@ -1,6 +1,7 @@
 package hcloudemu
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -74,10 +75,9 @@ func TestErrorShapes(t *testing.T) {
 	// hcloud-go sees details.fields.
 	_, _, err := e.c.Network.Create(ctx, hcloud.NetworkCreateOpts{Name: "n", IPRange: mustCIDR("8.8.0.0/16")})
 	var herr hcloud.Error
-	if !hcloud.IsError(err, hcloud.ErrorCodeInvalidInput) {
+	if !hcloud.IsError(err, hcloud.ErrorCodeInvalidInput) || !errors.As(err, &herr) {
 		t.Fatal(err)
 	}
-	herr = err.(hcloud.Error)
 	if d, ok := herr.Details.(hcloud.ErrorDetailsInvalidInput); !ok || d.Fields[0].Name != "ip_range" {
 		t.Errorf("details %#v", herr.Details)
 	}
@@ -277,18 +277,7 @@ func TestActionsAPI(t *testing.T) {
 }
 
 func asActionError(err error, target *hcloud.ActionError) bool {
-	for err != nil {
-		if ae, ok := err.(hcloud.ActionError); ok {
-			*target = ae
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
+	return errors.As(err, target)
 }
 
 func TestConcurrentRequests(t *testing.T) {

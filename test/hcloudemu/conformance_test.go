@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,8 +162,10 @@ func conformanceFixture(t *testing.T, e *env) map[string]string {
 }
 
 func mustAtoi(s string) int64 {
-	var n int64
-	fmt.Sscan(s, &n)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		panic(fmt.Sprintf("not an ID: %q", s))
+	}
 	return n
 }
 

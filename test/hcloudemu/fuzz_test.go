@@ -17,8 +17,10 @@ func fuzzEmu(f *testing.F) *Emulator {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { emu.Close() })
-	emu.Configure(AdminConfig{Limits: map[string]Limits{"fz": {Servers: 1 << 30, Networks: 1 << 30, Firewalls: 1 << 30,
-		LoadBalancers: 1 << 30, PrimaryIPs: 1 << 30, PlacementGroups: 1 << 30, SSHKeys: 1 << 30}}})
+	if err := emu.Configure(AdminConfig{Limits: map[string]Limits{"fz": {Servers: 1 << 30, Networks: 1 << 30, Firewalls: 1 << 30,
+		LoadBalancers: 1 << 30, PrimaryIPs: 1 << 30, PlacementGroups: 1 << 30, SSHKeys: 1 << 30}}}); err != nil {
+		f.Fatal(err)
+	}
 	for _, r := range []struct{ path, body string }{
 		{"/v1/networks", `{"name":"n","ip_range":"10.0.0.0/16","subnets":[{"type":"cloud","network_zone":"eu-central","ip_range":"10.0.1.0/24"}]}`},
 		{"/v1/firewalls", `{"name":"f"}`},

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -163,11 +162,6 @@ func testKey(seed byte) (string, []byte) {
 		blob.Write(part)
 	}
 	return "ssh-ed25519 " + base64.StdEncoding.EncodeToString(blob.Bytes()) + fmt.Sprintf(" key%d", seed), blob.Bytes()
-}
-
-func isAPIError(err error) bool {
-	var he hcloud.Error
-	return errors.As(err, &he)
 }
 
 // createServer creates a started server and waits for its actions.

@@ -54,9 +54,7 @@ func (c *reqCtx) renderLoadBalancer(lb *LoadBalancer) schema.LoadBalancer {
 	for _, pn := range lb.PrivateNets {
 		out.PrivateNet = append(out.PrivateNet, schema.LoadBalancerPrivateNet{Network: pn.Network, IP: pn.IP})
 	}
-	for _, svc := range lb.Services {
-		out.Services = append(out.Services, svc)
-	}
+	out.Services = append(out.Services, lb.Services...)
 	for _, tg := range lb.Targets {
 		r := schema.LoadBalancerTarget{Type: tg.Type, UsePrivateIP: tg.UsePrivateIP}
 		switch tg.Type {

@@ -95,7 +95,7 @@ func TestNewImageDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !cf.Created.Time.Equal(Epoch) || cf.OS != "linux" || cf.Architecture != "amd64" || len(cf.RootFS.DiffIDs) != 1 || len(cf.History) != 1 {
+		if !cf.Created.Equal(Epoch) || cf.OS != "linux" || cf.Architecture != "amd64" || len(cf.RootFS.DiffIDs) != 1 || len(cf.History) != 1 {
 			t.Errorf("config: created %s, %s/%s, %d diff IDs, %d history", cf.Created, cf.OS, cf.Architecture, len(cf.RootFS.DiffIDs), len(cf.History))
 		}
 		return digestOf(t, img)

@@ -223,7 +223,9 @@ func (e *Env) Admin(method, path string, body any) []byte {
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		e.t.Fatalf("admin %s %s: reading the answer: %v", method, path, err)
+	}
 	if resp.StatusCode >= 300 {
 		e.t.Fatalf("admin %s %s: %d %s", method, path, resp.StatusCode, buf.String())
 	}
@@ -248,7 +250,9 @@ func (e *Env) Requests() map[string]int64 {
 	if json.Unmarshal(raw, &wrapped) == nil && wrapped.Requests != nil {
 		return wrapped.Requests
 	}
-	json.Unmarshal(raw, &out)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		e.t.Fatalf("admin GET /admin/requests: %v in %s", err, raw)
+	}
 	return out
 }
 
@@ -261,7 +265,9 @@ func (e *Env) Leftovers() []string {
 	for _, pd := range e.Emulator.Dump("acc") {
 		b, _ := json.Marshal(pd)
 		var m map[string]json.RawMessage
-		json.Unmarshal(b, &m)
+		if err := json.Unmarshal(b, &m); err != nil {
+			e.t.Fatalf("emulator dump: %v", err)
+		}
 		for kind, raw := range m {
 			var items []json.RawMessage
 			if json.Unmarshal(raw, &items) == nil && len(items) > 0 {

@@ -40,10 +40,16 @@ func TestVersion0StatePlansWithoutChange(t *testing.T) {
 		t.Errorf("upgraded state plans changes to %v (replace: %v)", c, res.RequiresReplace)
 	}
 	var vals map[string]tftypes.Value
-	res.Planned.As(&vals)
+	if err := res.Planned.As(&vals); err != nil {
+		t.Fatal(err)
+	}
 	var agentToken, bundleAfter string
-	vals["agent_token"].As(&agentToken)
-	vals["server_bundle"].As(&bundleAfter)
+	if err := vals["agent_token"].As(&agentToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := vals["server_bundle"].As(&bundleAfter); err != nil {
+		t.Fatal(err)
+	}
 	if agentToken != token || bundleAfter != bundle {
 		t.Error("agent_token is not the server token, or the bundle changed: the servers of this cluster only accept the server token")
 	}

@@ -47,7 +47,9 @@ var KnownComponents = []string{
 	"image-reflector-controller", "image-automation-controller", "source-watcher",
 }
 
-// DefaultComponents: the four core controllers plus image automation.
+// DefaultComponents are the controllers a FluxInstance runs unless
+// `components` says otherwise: the four core controllers plus image
+// automation.
 var DefaultComponents = []string{
 	"source-controller", "kustomize-controller", "helm-controller", "notification-controller",
 	"image-reflector-controller", "image-automation-controller",

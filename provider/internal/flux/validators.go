@@ -70,7 +70,7 @@ var (
 		Check: func(s string) error {
 			st, err := os.Stat(s)
 			if err != nil {
-				return fmt.Errorf("operator_manifest_path %q: %v", s, err)
+				return fmt.Errorf("operator_manifest_path %q: %w", s, err)
 			}
 			if st.IsDir() {
 				return fmt.Errorf("operator_manifest_path %q is a directory; point it at the install.yaml file", s)
@@ -96,7 +96,7 @@ var (
 			}
 			var v any
 			if err := sigyaml.Unmarshal([]byte(s), &v); err != nil {
-				return fmt.Errorf("the patch is not valid YAML: %v", err)
+				return fmt.Errorf("the patch is not valid YAML: %w", err)
 			}
 			switch v.(type) {
 			case map[string]any, []any:

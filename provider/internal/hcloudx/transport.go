@@ -161,8 +161,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return keep(resp, cancel), nil
 		}
 		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+			// Drained so the connection can be reused; a failed drain or
+			// close costs only that reuse.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
 		}
 		cancel()
 		t.log(ctx, "hcloud retry", map[string]any{"method": req.Method, "path": req.URL.Path, "wait_ms": wait.Milliseconds()})
@@ -202,7 +204,7 @@ func (t *Transport) backoff(retry int) time.Duration {
 	if d <= 0 || d > t.Policy.MaxDelay {
 		d = t.Policy.MaxDelay
 	}
-	return d/4 + time.Duration(rand.Int64N(int64(d-d/4)+1))
+	return d/4 + time.Duration(rand.Int64N(int64(d-d/4)+1)) //nolint:gosec // jitter needs no cryptographic randomness
 }
 
 // untilReset reads RateLimit-Reset (a Unix timestamp, as Hetzner sends it).

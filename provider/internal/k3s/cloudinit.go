@@ -34,6 +34,7 @@ const (
 // Role is server (control plane + etcd) or agent.
 type Role string
 
+// The two roles.
 const (
 	RoleServer Role = "server"
 	RoleAgent  Role = "agent"

@@ -71,9 +71,11 @@ func renderConfig(m *model) *v1alpha4.Cluster {
 	for _, n := range m.Nodes {
 		node := v1alpha4.Node{Role: v1alpha4.NodeRole(n.Role.ValueString()), Image: image}
 		for _, p := range n.ExtraPortMappings {
-			pm := v1alpha4.PortMapping{ContainerPort: int32(p.ContainerPort.ValueInt64())}
+			// The schema bounds both ports (container 1-65535, host 0-65535),
+			// so they fit an int32.
+			pm := v1alpha4.PortMapping{ContainerPort: int32(p.ContainerPort.ValueInt64())} //nolint:gosec // bounded by the schema's validator
 			if !p.HostPort.IsNull() {
-				pm.HostPort = int32(p.HostPort.ValueInt64())
+				pm.HostPort = int32(p.HostPort.ValueInt64()) //nolint:gosec // bounded by the schema's validator
 			}
 			if !p.ListenAddress.IsNull() {
 				pm.ListenAddress = p.ListenAddress.ValueString()

@@ -65,7 +65,7 @@ func NodeReady(n *corev1.Node) bool {
 // last thing seen is returned with the error, so a timeout says why.
 func WaitReady(ctx context.Context, c kubernetes.Interface, name string, p Poller) error {
 	wait := p.Interval
-	last := "the API server did not answer yet"
+	var last string // every attempt says what it saw
 	for {
 		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		switch {

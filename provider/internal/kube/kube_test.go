@@ -102,7 +102,9 @@ func TestDrainEvictsButKeepsDaemonSetMirrorAndFinishedPods(t *testing.T) {
 	c.PrependReactor("create", "pods/eviction", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		ev := a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction)
 		evicted = append(evicted, ev.Name)
-		c.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ev.Namespace, ev.Name)
+		if err := c.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, ev.Namespace, ev.Name); err != nil {
+			return true, nil, err
+		}
 		return true, nil, nil
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -161,7 +163,9 @@ func TestDrainRetriesTransientEvictionFailures(t *testing.T) {
 				if calls <= 2 || tc.wantErr != "" {
 					return true, nil, tc.fail
 				}
-				c.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "apps", "web")
+				if err := c.Tracker().Delete(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "apps", "web"); err != nil {
+					return true, nil, err
+				}
 				return true, nil, nil
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

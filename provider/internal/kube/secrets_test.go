@@ -102,7 +102,7 @@ func TestRetryTransient(t *testing.T) {
 
 	calls = 0
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "x", errors.New("rbac"))
-	if err := RetryTransient(context.Background(), p, func(context.Context) error { calls++; return forbidden }); err != forbidden || calls != 1 {
+	if err := RetryTransient(context.Background(), p, func(context.Context) error { calls++; return forbidden }); !errors.Is(err, forbidden) || calls != 1 {
 		t.Errorf("a permanent error: %v after %d calls, want it at once", err, calls)
 	}
 

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -59,7 +60,7 @@ func benchHAApply(b *testing.B, speed float64) {
 			out, err := cmd.Output()
 			if err != nil {
 				var stderr []byte
-				if ee, ok := err.(*exec.ExitError); ok {
+				if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 					stderr = ee.Stderr
 				}
 				b.Fatalf("terraform %s in %s: %v\n%s%s", strings.Join(args, " "), filepath.Base(dir), err, out, stderr)

@@ -7,7 +7,6 @@ package node
 import (
 	"context"
 
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -138,8 +137,6 @@ func store(ctx context.Context, s setter, m *nodeModel) diag.Diagnostics {
 	}
 	return s.Set(ctx, &agentModel{common: m.common, Token: m.Token, Kubeconfig: m.Kubeconfig})
 }
-
-var timeoutTypes = map[string]attr.Type{"create": types.StringType, "update": types.StringType, "delete": types.StringType}
 
 func strList(ctx context.Context, l types.List) []string {
 	if l.IsNull() || l.IsUnknown() {

@@ -18,8 +18,13 @@ type StringCheck struct {
 	Check         func(string) error
 }
 
-func (v StringCheck) Description(context.Context) string             { return v.Desc }
+// Description says what a valid value is (Desc).
+func (v StringCheck) Description(context.Context) string { return v.Desc }
+
+// MarkdownDescription is Description (Desc carries no markup).
 func (v StringCheck) MarkdownDescription(ctx context.Context) string { return v.Desc }
+
+// ValidateString runs Check on a known, non-null value.
 func (v StringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
@@ -35,7 +40,7 @@ var Kubeconfig validator.String = StringCheck{
 	Desc: "a kubeconfig with a current context", Summary: "Invalid kubeconfig",
 	Check: func(s string) error {
 		if _, err := clientcmd.RESTConfigFromKubeConfig([]byte(s)); err != nil {
-			return fmt.Errorf("the kubeconfig does not load: %v", err)
+			return fmt.Errorf("the kubeconfig does not load: %w", err)
 		}
 		return nil
 	},

@@ -41,7 +41,7 @@ func readObjects(root, rel string) ([]Object, error) {
 	var out []Object
 	for {
 		doc, err := rd.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
@@ -312,15 +312,25 @@ var reMarker = regexp.MustCompile(`#\s*(\{.*\$imagepolicy.*)$`)
 func (r *runner) markers() {
 	base := filepath.Join(r.opts.Root, "flux")
 	_ = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+		rel, _ := filepath.Rel(r.opts.Root, p)
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			// An unreadable folder or file is a finding, not a silent skip:
+			// its markers would go unchecked.
+			r.add(Finding{File: rel, Msg: "cannot read: " + err.Error()})
+			return nil //nolint:nilerr // reported as a finding; the walk goes on
+		}
+		if d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
 			return nil
 		}
 		b, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(b, []byte("$imagepolicy")) {
+		if err != nil {
+			r.add(Finding{File: rel, Msg: "cannot read: " + err.Error()})
+			return nil //nolint:nilerr // reported as a finding; the walk goes on
+		}
+		if !bytes.Contains(b, []byte("$imagepolicy")) {
 			return nil
 		}
-		rel, _ := filepath.Rel(r.opts.Root, p)
-		rel = filepath.ToSlash(rel)
 		for n, line := range strings.Split(string(b), "\n") {
 			m := reMarker.FindStringSubmatch(line)
 			if m == nil {

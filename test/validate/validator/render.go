@@ -3,6 +3,7 @@ package validator
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -108,7 +109,7 @@ func readCRDDocs(path string) ([]map[string]any, error) {
 	var out []map[string]any
 	for {
 		doc, err := rd.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // Sink is a minimal OTLP/HTTP receiver: it accepts POST /v1/traces, reads
@@ -34,7 +35,7 @@ func StartSink() (*Sink, error) {
 		s.Bytes.Add(n)
 		w.Header().Set("Content-Type", "application/x-protobuf")
 		w.WriteHeader(http.StatusOK)
-	})}
+	}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }

@@ -266,7 +266,7 @@ func newSpanID() (id trace.SpanID) {
 
 func putUint64(b []byte, v uint64) {
 	for i := range 8 {
-		b[i] = byte(v >> (56 - 8*i))
+		b[i] = byte(v >> (56 - 8*i)) //nolint:gosec // keeps the low byte on purpose (big-endian split)
 	}
 }
 
