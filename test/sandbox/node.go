@@ -210,7 +210,8 @@ func postStatus(ctx context.Context, kc kubernetes.Interface, n NodeSpec) error 
 	cur.Status.NodeInfo = corev1.NodeSystemInfo{
 		MachineID: machineID, SystemUUID: machineID, BootID: bootID,
 		KernelVersion: "6.8.0-51-generic", OSImage: "Ubuntu 24.04.1 LTS", OperatingSystem: "linux", Architecture: "amd64",
-		ContainerRuntimeVersion: "containerd://2.1.5-k3s1", KubeletVersion: KubeVersion + "+k3s1", KubeProxyVersion: KubeVersion + "+k3s1",
+		ContainerRuntimeVersion: "containerd://2.1.5-k3s1", KubeletVersion: KubeVersion + "+k3s1",
+		// No kubeProxyVersion: deprecated, and kubelets since 1.31 leave it empty.
 	}
 	_, err = kc.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 	return err
