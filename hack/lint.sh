@@ -3,6 +3,8 @@
 # fails and names the file.
 #   gofmt       gofmt -l on every Go module
 #   vet         go vet on every Go module
+#   golangci    golangci-lint (pinned in test/tools/golangci-lint, config
+#               .golangci.yml) on every Go module but the tools wrappers
 #   tf-fmt      terraform fmt -check -recursive
 #   tf-validate terraform init (through the mirror) + validate of every root
 #   tflint      tflint with the bundled ruleset on modules/ and environments/
@@ -35,6 +37,20 @@ vet)
     rel=${d#"$ROOT"}; rel=${rel#/}
     (cd "$d" && go vet ./...) || { say "go vet: findings in ${rel:-.}"; rc=1; }
   done
+  exit $rc
+  ;;
+golangci)
+  v=$(go -C "$ROOT/test/tools/golangci-lint" list -m -f '{{.Version}}' github.com/golangci/golangci-lint/v2)
+  "$ROOT/hack/build-tool.sh" golangci-lint "$ROOT/test/tools/golangci-lint" \
+    github.com/golangci/golangci-lint/v2/cmd/golangci-lint "-X main.version=${v#v}"
+  rc=0 n=0
+  for d in $(go_modules); do
+    rel=${d#"$ROOT"}; rel=${rel#/}
+    case "$rel" in test/tools/*) continue ;; esac # wrappers around upstream code
+    n=$((n + 1))
+    (cd "$d" && golangci-lint run --config "$ROOT/.golangci.yml" ./...) || { say "golangci-lint: findings in ${rel:-.}"; rc=1; }
+  done
+  [ $rc -ne 0 ] || say "golangci-lint: $n modules ok"
   exit $rc
   ;;
 tf-fmt)
@@ -119,6 +135,6 @@ shell)
   shellcheck -x -P hack hack/*.sh .ci/run && say "shellcheck: ok"
   ;;
 *)
-  die "usage: lint.sh gofmt|vet|tf-fmt|tf-validate|tflint|tf-docs|provider-docs|tf-test|actionlint|shell"
+  die "usage: lint.sh gofmt|vet|golangci|tf-fmt|tf-validate|tflint|tf-docs|provider-docs|tf-test|actionlint|shell"
   ;;
 esac
