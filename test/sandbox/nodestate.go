@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +124,7 @@ func (h *hostState) cleanNode(netns, cgroup, runtimeDir, cniNet string) error {
 		errs = append(errs, killCgroup(cgroup))
 	}
 	if runtimeDir != "" {
+		removeShimSockets(runtimeDir)
 		errs = append(errs, unmountUnder(runtimeDir))
 		if err := os.RemoveAll(runtimeDir); err != nil {
 			errs = append(errs, err)
@@ -160,6 +163,7 @@ func (h *hostState) cleanAll() error {
 		errs = append(errs, killCgroup(cg))
 	}
 	for _, d := range rec.RuntimeDirs {
+		removeShimSockets(d)
 		errs = append(errs, unmountUnder(d))
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, err)
@@ -183,6 +187,22 @@ func (h *hostState) cleanAll() error {
 	errs = append(errs, h.saveLocked())
 	h.mu.Unlock()
 	return errors.Join(errs...)
+}
+
+// removeShimSockets removes the sockets containerd 1.6's runc shims keep
+// in /run/containerd/s (named sha256(<containerd address>/<namespace>/<task
+// id>)) for the tasks of the node whose runtime directory is runDir; a
+// killed shim leaves its socket behind.
+func removeShimSockets(runDir string) {
+	addr := filepath.Join(runDir, "containerd.sock")
+	nss, _ := os.ReadDir(filepath.Join(runDir, "containerd", "io.containerd.runtime.v2.task"))
+	for _, ns := range nss {
+		tasks, _ := os.ReadDir(filepath.Join(runDir, "containerd", "io.containerd.runtime.v2.task", ns.Name()))
+		for _, task := range tasks {
+			sum := sha256.Sum256([]byte(filepath.Join(addr, ns.Name(), task.Name())))
+			_ = os.Remove(filepath.Join("/run/containerd/s", hex.EncodeToString(sum[:])))
+		}
+	}
 }
 
 // ---- cgroups (v1 hierarchies and the v2 one of a hybrid layout) ----

@@ -234,7 +234,7 @@ func TestRealNodes(t *testing.T) {
 	if len(after.iptables) > len(before.iptables) {
 		t.Errorf("host iptables gained rules: %v", after.iptables)
 	}
-	if pids := cgroupPIDs("/sbx-" + tag); len(pids) > 0 {
+	if pids := sandboxPIDs(tag); len(pids) > 0 {
 		t.Errorf("processes left: %v", pids)
 	}
 	if m, _ := filepath.Glob("/run/sbx/" + tag + "*"); len(m) > 0 {
@@ -314,4 +314,84 @@ func dumpPods(ctx context.Context, kc kubernetes.Interface) string {
 		fmt.Fprintf(&b, "event %s/%s: %s %s\n", e.InvolvedObject.Namespace, e.InvolvedObject.Name, e.Reason, e.Message)
 	}
 	return b.String()
+}
+
+// TestRealNodesKilledSandbox: what a killed sandbox left of its real nodes
+// (processes in their cgroups, containers, mounts, namespaces, runtime
+// directories) is removed by the next sandbox started on the same state.
+func TestRealNodesKilledSandbox(t *testing.T) {
+	bins, registry := realNodeGate(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	state := t.TempDir()
+	s := startRealStack(t, bins, registry, state, testSubnet())
+	tag := s.sb.sandboxTag()
+	pki, err := GenerateClusterPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ud, err := RenderCloudInit(CloudInitSpec{Hostname: "solo", PKI: pki, Config: map[string]any{
+		"token": FullToken(pki.ServerCA.CertPEM, "solo-secret"), "cluster-init": true, "node-ip": "10.78.0.2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := s.createServer(ctx, "solo", ud)
+	admin := clientFor(t, "https://"+srv.PublicNet.IPv4.IP.String()+":6443", pki, "admin", "system:masters")
+	// CoreDNS running means containerd, a shim, the pause and CoreDNS
+	// containers, their mounts and the pod's network namespace exist.
+	eventually(t, 3*time.Minute, "CoreDNS running on the node", func() error {
+		pods, err := admin.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+		if err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				return nil
+			}
+		}
+		return fmt.Errorf("no CoreDNS pod running: %s", dumpPods(ctx, admin))
+	})
+	live := takeHostSnapshot(t, tag)
+	pids := sandboxPIDs(tag)
+	if len(live.netns) < 2 || len(live.mounts) == 0 || len(pids) < 5 {
+		t.Fatalf("node not fully up: netns %v, %d mounts, pids %v", live.netns, len(live.mounts), pids)
+	}
+	// The sandbox "dies" without its teardown; the next one on the same
+	// state cleans up before anything else.
+	next, err := New(Config{StateDir: filepath.Join(state, "sandbox"), ControlPlane: ControlPlaneOptions{BinDir: bins}, Nodes: NodesReal, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := takeHostSnapshot(t, tag)
+	if len(after.netns)+len(after.mounts)+len(after.cgroups) > 0 {
+		t.Errorf("left behind: netns %v, mounts %v, cgroups %v", after.netns, after.mounts, after.cgroups)
+	}
+	eventually(t, 10*time.Second, "the node's processes gone", func() error {
+		for _, p := range pids {
+			if alive(p) {
+				return fmt.Errorf("process %d of the node survived", p)
+			}
+		}
+		return nil
+	})
+	if m, _ := filepath.Glob("/run/sbx/" + tag + "*"); len(m) > 0 {
+		t.Errorf("runtime directories left: %v", m)
+	}
+	_ = next.Close()
+}
+
+// sandboxPIDs lists the processes in the cgroup trees of the sandbox's
+// real nodes (/sbx-<tag>-<server id>).
+func sandboxPIDs(tag string) []int {
+	var out []int
+	for _, hier := range cgroupHierarchies() {
+		m, _ := filepath.Glob(filepath.Join(hier, "sbx-"+tag+"-*"))
+		for _, d := range m {
+			out = append(out, cgroupPIDs("/"+filepath.Base(d))...)
+		}
+		if len(m) > 0 {
+			break
+		}
+	}
+	return out
 }

@@ -348,7 +348,9 @@ func (s *Sandbox) Close() error {
 		c.mu.Unlock()
 	}
 	// Bridge namespaces and the kubelet's host sysctls go last.
-	return s.host.cleanAll()
+	err := s.host.cleanAll()
+	_ = os.Remove(s.cfg.RuntimeDir) // only when empty: other sandboxes may share it
+	return err
 }
 
 // run joins the machine to its cluster and keeps its node heartbeating
