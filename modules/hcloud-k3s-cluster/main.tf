@@ -50,8 +50,10 @@ locals {
 
   # One entry per agent, keyed "<pool>-<n>" (n from 1): removing the last
   # agent of a pool leaves the others untouched.
+  # Autoscaled pools are the cluster autoscaler's: Terraform creates none of
+  # their agents.
   agent_list = flatten([
-    for pool in sort(keys(var.agent_pools)) : [
+    for pool in sort(keys(var.agent_pools)) : var.agent_pools[pool].autoscaling != null ? [] : [
       for i in range(var.agent_pools[pool].count) : {
         key         = format("%s-%d", pool, i + 1)
         pool        = pool
@@ -64,6 +66,39 @@ locals {
   ])
   agents      = { for a in local.agent_list : a.key => a }
   agent_names = [for a in local.agent_list : format("%s-%s", var.name, a.key)]
+
+  # Pools the cluster autoscaler sizes, and its node group for each: named
+  # <name>-<pool>, so its servers (<group>-<random>) carry the cluster's name
+  # like Terraform's agents.
+  autoscaled_pools = { for k, p in var.agent_pools : k => p if p.autoscaling != null }
+  autoscaler_groups = { for k, p in local.autoscaled_pools : k => {
+    name        = format("%s-%s", var.name, k)
+    min         = p.autoscaling.min
+    max         = p.autoscaling.max
+    server_type = p.server_type
+    location    = coalesce(p.location, var.location)
+    labels      = merge(p.labels, { "platform.sre/pool" = k })
+    taints      = p.taints
+    # key[=value]:Effect as key, value ("" when absent), effect.
+    taint_parts = [for t in p.taints : regex("^([^=:]+)(?:=([^:]*))?:(.+)$", t)]
+  } }
+  # --nodes=<min>:<max>:<server type>:<location>:<group>, one per group.
+  autoscaler_node_groups = [for k in sort(keys(local.autoscaler_groups)) : format("%d:%d:%s:%s:%s",
+    local.autoscaler_groups[k].min, local.autoscaler_groups[k].max, local.autoscaler_groups[k].server_type,
+  local.autoscaler_groups[k].location, local.autoscaler_groups[k].name)]
+
+  # HCLOUD_CLUSTER_CONFIG of cluster-autoscaler's Hetzner provider (base64
+  # JSON): the image per architecture and, per node group, the cloud-init and
+  # the labels and taints its nodes register with (which the autoscaler also
+  # assumes when it scales a group up from zero).
+  autoscaler_cluster_config = base64encode(jsonencode({
+    imagesForArch = { amd64 = var.image, arm64 = var.image }
+    nodeConfigs = { for k, g in local.autoscaler_groups : g.name => {
+      cloudInit = data.platform_k3s_agent_cloudinit.autoscaled[k].user_data
+      labels    = g.labels
+      taints    = [for t in g.taint_parts : { key = t[0], value = t[1] == null ? "" : t[1], effect = t[2] }]
+    } }
+  }))
 
   # By ID: Hetzner's server create takes SSH key IDs.
   ssh_keys = var.ssh_public_key == null ? null : [hcloud_ssh_key.this[0].id]
@@ -301,6 +336,51 @@ resource "platform_cluster_secret" "cloud" {
     token   = var.hcloud_token
     network = tostring(hcloud_network.this.id)
   }
+
+  depends_on = [
+    platform_k3s_server.first,
+    platform_k3s_server.joining,
+    platform_k3s_agent.this,
+    hcloud_load_balancer_network.api,
+    hcloud_load_balancer_service.api,
+    hcloud_load_balancer_target.api,
+  ]
+}
+
+# ---------------------------------------------------------------- cluster autoscaler
+
+# The cloud-init of each autoscaled pool, rendered like platform_k3s_agent's
+# (same k3s version, agent token, join URL, labels, taints, cloud
+# controller switch) but naming no node: every server the autoscaler creates
+# joins under its own name.
+data "platform_k3s_agent_cloudinit" "autoscaled" {
+  for_each    = local.autoscaler_groups
+  k3s_version = var.k3s_version
+  token       = platform_k3s_cluster.this.agent_token # joins agents only; never the server token
+  server_url  = local.join_url
+  node_labels = each.value.labels
+  node_taints = each.value.taints
+
+  external_cloud_provider = var.hcloud_cloud_controller
+}
+
+# The Secret cluster-autoscaler (flux/infrastructure/controllers/cluster-autoscaler)
+# takes its environment from: node group configuration with the agent token,
+# and the network, firewall and SSH key its servers get. Its Hetzner token
+# comes from the cloud Secret. Only with autoscaled pools.
+resource "platform_cluster_secret" "autoscaler" {
+  count      = length(local.autoscaler_groups) > 0 ? 1 : 0
+  kubeconfig = local.kubeconfig
+  namespace  = var.cloud_secret.namespace
+  name       = "cluster-autoscaler"
+
+  data = merge({
+    HCLOUD_CLUSTER_CONFIG = local.autoscaler_cluster_config
+    HCLOUD_NETWORK        = tostring(hcloud_network.this.id)
+    HCLOUD_FIREWALL       = tostring(hcloud_firewall.this.id)
+    HCLOUD_PUBLIC_IPV4    = "true"
+    HCLOUD_PUBLIC_IPV6    = "true"
+  }, var.ssh_public_key == null ? {} : { HCLOUD_SSH_KEY = tostring(hcloud_ssh_key.this[0].id) })
 
   depends_on = [
     platform_k3s_server.first,

@@ -4,7 +4,7 @@ output "cluster_name" {
 }
 
 output "kubeconfig" {
-  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password. Whatever uses it is created after, and destroyed before, every node, the load balancer's service and target (the path to the API) and the cloud Secret."
+  description = "Admin kubeconfig (client certificate of system:masters) for `api_endpoint`. Store it like a password. Whatever uses it is created after, and destroyed before, every node, the load balancer's service and target (the path to the API), the cloud Secret and the autoscaler Secret."
   value       = local.kubeconfig
   sensitive   = true
 
@@ -16,6 +16,7 @@ output "kubeconfig" {
     hcloud_load_balancer_service.api,
     hcloud_load_balancer_target.api,
     platform_cluster_secret.cloud,
+    platform_cluster_secret.autoscaler,
   ]
 }
 
@@ -87,4 +88,16 @@ output "cloud_secret" {
   value       = local.cloud_secret ? "${var.cloud_secret.namespace}/${var.cloud_secret.name}" : null
 
   depends_on = [platform_cluster_secret.cloud]
+}
+
+output "autoscaler_node_groups" {
+  description = "cluster-autoscaler `--nodes` values, one per autoscaled pool: `<min>:<max>:<server type>:<location>:<name>-<pool>`. Each cluster's autoscaler Deployment lists them (flux/infrastructure/controllers/<cluster>); a group missing from the Secret stops the autoscaler at start. Empty without autoscaled pools."
+  value       = local.autoscaler_node_groups
+}
+
+output "autoscaler_secret" {
+  description = "`<namespace>/cluster-autoscaler`: the Secret with `HCLOUD_CLUSTER_CONFIG` (each autoscaled pool's cloud-init, with the agent token, labels and taints), `HCLOUD_NETWORK`, `HCLOUD_FIREWALL`, `HCLOUD_PUBLIC_IPV4/6` and, with `ssh_public_key`, `HCLOUD_SSH_KEY`; null without autoscaled pools."
+  value       = length(local.autoscaler_groups) > 0 ? "${var.cloud_secret.namespace}/cluster-autoscaler" : null
+
+  depends_on = [platform_cluster_secret.autoscaler]
 }

@@ -131,13 +131,23 @@ variable "agent_pools" {
     Kubernetes node labels `labels` (plus `platform.sre/pool = <pool>`), the taints `taints` (`key=value:Effect`) and,
     optionally, its own `location` in the same network zone. Pool names are DNS labels of at most 20 characters
     (not `cp`). Changing `count` adds or drains and removes the highest-numbered agents.
+
+    A pool with `autoscaling = { min, max }` is sized by the cluster autoscaler instead (node group `<name>-<pool>`,
+    between `min` and `max` servers): Terraform creates none of its agents (leave `count` out or 0) and renders its
+    cloud-init — the same as a Terraform agent's, with the agent token — into the autoscaler's Secret (see
+    `autoscaler_secret` and `autoscaler_node_groups`). Needs `hcloud_cloud_controller = true` (the autoscaler finds a
+    node's server by its `hcloud://` provider ID) and `hcloud_token`.
   EOT
   type = map(object({
     server_type = string
-    count       = number
+    count       = optional(number, 0)
     labels      = optional(map(string), {})
     taints      = optional(list(string), [])
     location    = optional(string)
+    autoscaling = optional(object({
+      min = number
+      max = number
+    }))
   }))
   default  = {}
   nullable = false
@@ -173,6 +183,34 @@ variable "agent_pools" {
   validation {
     condition     = alltrue([for p in values(var.agent_pools) : length(p.server_type) > 0 && (p.location == null || can(regex("^[a-z]+[0-9]+$", p.location)))])
     error_message = "agent_pools: server_type must not be empty and location, when set, must be a Hetzner location name such as nbg1."
+  }
+
+  validation {
+    condition = alltrue([for p in values(var.agent_pools) : p.autoscaling == null || try(
+      p.autoscaling.min >= 0 && floor(p.autoscaling.min) == p.autoscaling.min &&
+      p.autoscaling.max >= 1 && floor(p.autoscaling.max) == p.autoscaling.max &&
+    p.autoscaling.min <= p.autoscaling.max, false)])
+    error_message = "agent_pools: autoscaling needs whole numbers with 0 <= min <= max and max >= 1, e.g. { min = 0, max = 5 }."
+  }
+
+  validation {
+    condition     = alltrue([for k, p in var.agent_pools : p.autoscaling == null || length(var.name) + length(k) <= 46])
+    error_message = "agent_pools: an autoscaled pool's node group <name>-<pool> must be at most 46 characters: the autoscaler names its servers <group>-<up to 16 hex digits>, and server names are DNS labels (at most 63)."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.agent_pools) : p.autoscaling == null || p.count == 0])
+    error_message = "agent_pools: an autoscaled pool's size is the cluster autoscaler's: leave count out (or 0) when autoscaling is set."
+  }
+
+  validation {
+    condition     = var.hcloud_cloud_controller || alltrue([for p in values(var.agent_pools) : p.autoscaling == null])
+    error_message = "agent_pools: autoscaling needs hcloud_cloud_controller = true: the cluster autoscaler finds the server of a node by its hcloud://<id> provider ID, which the Hetzner cloud-controller-manager sets."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.agent_pools) : p.autoscaling == null]) || var.hcloud_token != null
+    error_message = "agent_pools: autoscaling needs hcloud_token: the cluster autoscaler creates and deletes servers with it (it reads the token from the cloud Secret)."
   }
 
   validation {

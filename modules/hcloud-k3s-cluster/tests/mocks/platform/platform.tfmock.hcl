@@ -40,3 +40,10 @@ mock_resource "platform_cluster_secret" {
     type = "Opaque" # the provider's default
   }
 }
+
+mock_data "platform_k3s_agent_cloudinit" {
+  defaults = {
+    user_data = "#cloud-config\nwrite_files: []\n"
+    sha256    = "4f0c52d2b0c5ec0b8b1d2b8e1f1e6d6b3c1a2b3c4d5e6f708192a3b4c5d6e7f8"
+  }
+}
