@@ -217,7 +217,7 @@ func TestRealNodes(t *testing.T) {
 		return fmt.Errorf("client pod %s", p.Status.Phase)
 	})
 	for _, pr := range s.sb.Clusters() {
-		t.Logf("cluster %s: apiserver %d MiB, etcd %d MiB RSS", pr.ID, pr.APIServerMB, pr.EtcdMB)
+		t.Logf("cluster %s: apiserver %d MiB, etcd %d MiB, controller manager + scheduler %d MiB RSS", pr.ID, pr.APIServerMB, pr.EtcdMB, pr.ControllersMB)
 	}
 	var total int64
 	for name, rss := range s.sb.RealNodeRSS() {

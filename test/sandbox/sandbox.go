@@ -868,6 +868,8 @@ type ClusterStatus struct {
 	PIDs        []int    `json:"pids,omitempty"`
 	APIServerMB int64    `json:"apiserver_rss_mib"`
 	EtcdMB      int64    `json:"etcd_rss_mib"`
+	// ControllersMB is kube-controller-manager + kube-scheduler.
+	ControllersMB int64 `json:"controllers_rss_mib"`
 }
 
 // Clusters reports every cluster the sandbox has loaded.
@@ -902,6 +904,8 @@ func (s *Sandbox) Clusters() []ClusterStatus {
 		}
 		a, e := c.cp.RSS()
 		st.APIServerMB, st.EtcdMB = a>>20, e>>20
+		k, sc := c.cp.ControllersRSS()
+		st.ControllersMB = (k + sc) >> 20
 		c.mu.Unlock()
 		sort.Strings(st.Servers)
 		sort.Strings(st.LiveServers)
