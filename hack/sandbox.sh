@@ -21,6 +21,8 @@
 # Environment: PLATFORM_SANDBOX_LISTEN (default 127.0.0.1:8480),
 # PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481), PLATFORM_SANDBOX_SPEED (10),
 # PLATFORM_SANDBOX_IPV4_POOL (127.0.0.0/8: servers get 127.0.1.1 upward),
+# PLATFORM_SANDBOX_NODES (api, or real: kubelet + containerd per node; needs
+# root, `go tool task deps -- nodes` and the images, built here when missing),
 # PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (prebuilt kube-apiserver + etcd:
 # no build), PLATFORM_FLUX_OPERATOR_VERSION (v0.59.0).
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +33,7 @@ bindir="$dir/bin"
 listen="${PLATFORM_SANDBOX_LISTEN:-127.0.0.1:8480}"
 admin_listen="${PLATFORM_SANDBOX_ADMIN_LISTEN:-127.0.0.1:8481}"
 speed="${PLATFORM_SANDBOX_SPEED:-10}"
+nodes_mode="${PLATFORM_SANDBOX_NODES:-api}"
 pool="${PLATFORM_SANDBOX_IPV4_POOL:-127.0.0.0/8}"
 operator_version="${PLATFORM_FLUX_OPERATOR_VERSION:-v0.59.0}"
 tfroot="$ROOT/environments/sandbox"
@@ -74,6 +77,10 @@ up() {
     if [ -n "$d" ] && [ -x "$d/kube-apiserver" ] && [ -x "$d/etcd" ]; then kube=$d && break; fi
   done
   [ -n "$kube" ] || kube=$(bash "$ROOT/test/tools/kube/build.sh" | tail -n1)
+  if [ "$nodes_mode" = real ]; then
+    bash "$ROOT/hack/deps.sh" nodes >/dev/null
+    [ -d "$CACHE/registry" ] || (cd "$ROOT" && go tool task images:build)
+  fi
   go build -C "$ROOT" -o "$bindir/" ./test/sandbox/cmd/sandbox ./test/sandbox/cmd/sandbox-up ./test/cmd/flux-operator-manifest
   if [ ! -s "$dir/token" ]; then
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/token")
@@ -86,7 +93,7 @@ up() {
     # setsid: its own session, so a closing terminal does not stop it.
     setsid "$bindir/sandbox" --state-dir "$dir/state" --listen "$listen" --admin-listen "$admin_listen" \
       --speed "$speed" --ipv4-pool "$pool" --kube-bin-dir "$kube" --token "sandbox:$(cat "$dir/token")" \
-      >>"$log" 2>&1 </dev/null &
+      --nodes "$nodes_mode" >>"$log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pidfile"
     local i
