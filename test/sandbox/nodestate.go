@@ -273,12 +273,14 @@ func cgroupPIDs(rel string) []int {
 	for _, hier := range cgroupHierarchies() {
 		root := filepath.Join(hier, rel)
 		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			// Cgroups go away while the walk runs (their processes exit):
+			// one that cannot be read has no process left to list.
 			if err != nil || !d.IsDir() {
-				return nil
+				return nil //nolint:nilerr // a vanished cgroup lists no process
 			}
 			b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
 			if err != nil {
-				return nil
+				return nil //nolint:nilerr // a vanished cgroup lists no process
 			}
 			for _, l := range strings.Fields(string(b)) {
 				if pid, err := strconv.Atoi(l); err == nil {
