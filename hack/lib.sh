@@ -9,6 +9,10 @@ TF_DIR="$CACHE/terraform"
 export MIRROR="$TF_DIR/mirror"
 export TF_CLI_CONFIG_FILE="$TF_DIR/terraformrc"
 export PATH="$BIN:$PATH"
+# Every module builds on its own, as under `go tool task` (the root Taskfile
+# sets the same): the root go.work is for editors and commands typed at the
+# root, and the tools modules under test/tools are outside it.
+export GOWORK=off
 mkdir -p "$BIN"
 
 say() { printf '%s\n' "$*"; }
