@@ -103,6 +103,7 @@ func (r *runner) checkObject(o Object) []Finding {
 		add("apiVersion", "unknown kind %s: neither a Kubernetes type nor a known CRD", g)
 	}
 	out = append(out, checkWorkload(o)...)
+	out = append(out, checkAutoscalerNodes(o)...)
 	if o.Kind() == "PrometheusRule" {
 		out = append(out, r.checkRunbooks(o)...)
 	}

@@ -106,6 +106,7 @@ var brokenCases = []struct{ name, want string }{
 	{"tls-without-hsts", `flux/apps/ingress.yaml: Ingress test/app: metadata.annotations.traefik.ingress.kubernetes.io/router.middlewares: missing: Traefik terminates TLS for this Ingress, so it must reference a Middleware with headers.stsSeconds >= 31536000 (HSTS)`},
 	{"hsts-too-short", `flux/apps/ingress.yaml: Ingress test/app: metadata.annotations.traefik.ingress.kubernetes.io/router.middlewares: test-hsts@kubernetescrd sends HSTS for 300 s, less than 31536000 (one year)`},
 	{"flux-monitor-port", `flux/infra/podmonitor.yaml: PodMonitor observability/flux-controllers: spec.podMetricsEndpoints[0].port: Deployment flux-system/image-automation-controller exposes no container port named "metrics"`},
+	{"autoscaler-nodes", `flux/apps/autoscaler.yaml: Deployment test/cluster-autoscaler: spec.template.spec.containers[0].args[2]: --nodes=3:2:cx32:fsn1:demo-burst: need 0 <= min <= max and max >= 1 (min 3, max 2)`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
 }
 
@@ -153,5 +154,38 @@ func TestEnvsubst(t *testing.T) {
 		if got := envsubst(in, vars); got != want {
 			t.Errorf("envsubst(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestNodeGroupProblem(t *testing.T) {
+	for v, want := range map[string]string{
+		"0:5:cx42:fsn1:develop-burst": "",
+		"1:1:CPX51:FSN1:pool1":        "",
+		"0:5:cx42:fsn1":               "five fields",
+		"a:5:cx42:fsn1:g":             "whole numbers",
+		"0:0:cx42:fsn1:g":             "max >= 1",
+		"-1:2:cx42:fsn1:g":            "0 <= min",
+		"0:2:cx 42:fsn1:g":            "server type",
+		"0:2:cx42::g":                 "location",
+		"0:2:cx42:fsn1:-g":            "group name",
+	} {
+		got := nodeGroupProblem(v)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("nodeGroupProblem(%q) = %q, want one containing %q", v, got, want)
+		}
+	}
+}
+
+func TestAutoscalerNodesListedTwice(t *testing.T) {
+	o := Object{File: "a.yaml", Map: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "ca", "namespace": "kube-system"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+			map[string]any{"name": "ca", "args": []any{"--cloud-provider=hetzner", "--nodes=0:2:cx32:fsn1:g", "--nodes=1:3:cx42:fsn1:g"}},
+			// Another provider's arguments are none of this check's business.
+			map[string]any{"name": "other", "args": []any{"--cloud-provider=aws", "--nodes=x"}},
+		}}}}}}
+	got := checkAutoscalerNodes(o)
+	if len(got) != 1 || got[0].Field != "spec.template.spec.containers[0].args[2]" || !strings.Contains(got[0].Msg, "listed twice") {
+		t.Fatalf("findings = %v", got)
 	}
 }
