@@ -105,8 +105,10 @@ func takeHostSnapshot(t *testing.T, tag string) hostSnapshot {
 // TestRealNodes: a server and two agents of one cluster booted through the
 // emulator run real kubelets; a Deployment's pods run on the agents, a pod
 // on another node reaches them through a ClusterIP Service by DNS name... and
-// a NodePort answers on a node's address; stopping leaves nothing on the
-// host.
+// a NodePort answers on a node's address; the backend and frontend images
+// run with the platform's security contexts in a namespace enforcing Pod
+// Security "restricted" (checkRestrictedApps); stopping leaves nothing on
+// the host.
 func TestRealNodes(t *testing.T) {
 	bins, registry := realNodeGate(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
@@ -176,7 +178,7 @@ func TestRealNodes(t *testing.T) {
 	if _, err := admin.CoreV1().Services("default").Create(ctx, np, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Minute, "backend pods Ready", func() error { return podsReady(ctx, admin, "app=backend", 2) })
+	eventually(t, 3*time.Minute, "backend pods Ready", func() error { return podsReady(ctx, admin, "default", "app=backend", 2) })
 	t.Logf("first pods Ready %s after the server was running", time.Since(running).Round(time.Millisecond))
 
 	// The NodePort answers on every node's address, from any node.
@@ -216,6 +218,8 @@ func TestRealNodes(t *testing.T) {
 		}
 		return fmt.Errorf("client pod %s", p.Status.Phase)
 	})
+	checkRestrictedApps(ctx, t, admin, s.sb, "cp-1")
+
 	for _, pr := range s.sb.Clusters() {
 		t.Logf("cluster %s: apiserver %d MiB, etcd %d MiB, controller manager + scheduler %d MiB RSS", pr.ID, pr.APIServerMB, pr.EtcdMB, pr.ControllersMB)
 	}
@@ -242,8 +246,8 @@ func TestRealNodes(t *testing.T) {
 	}
 }
 
-func podsReady(ctx context.Context, kc kubernetes.Interface, selector string, want int) error {
-	pods, err := kc.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: selector})
+func podsReady(ctx context.Context, kc kubernetes.Interface, namespace, selector string, want int) error {
+	pods, err := kc.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return err
 	}
