@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -89,8 +90,48 @@ func TestSandboxHetznerRoots(t *testing.T) {
 			if _, err := kc.AppsV1().Deployments("flux-system").Get(ctx, "flux-operator", metav1.GetOptions{}); err != nil {
 				t.Errorf("flux-operator Deployment: %v", err)
 			}
+			if tc.env == "staging" {
+				checkMovedState(t, opts)
+			}
 		})
 	}
+}
+
+// checkMovedState proves the roots' moved blocks: state written at the
+// addresses the roots used before modules/hetzner-environment
+// (module.cluster…, module.flux…) plans without a change to any resource,
+// only moves to module.environment.module.…, and applying that plan leaves
+// nothing to do.
+func checkMovedState(t *testing.T, opts *terraform.Options) {
+	t.Helper()
+	ctx := t.Context()
+	for _, m := range []string{"cluster", "flux"} {
+		terraform.RunTerraformCommandContext(t, ctx, opts, "state", "mv", "module.environment.module."+m, "module."+m)
+	}
+	planned := *opts
+	planned.PlanFilePath = filepath.Join(t.TempDir(), "moved.tfplan")
+	plan := terraform.InitAndPlanAndShowWithStructContext(t, ctx, &planned)
+	moved := 0
+	for addr, rc := range plan.ResourceChangesMap {
+		if rc.Change == nil || !rc.Change.Actions.NoOp() {
+			t.Errorf("%s: %v after the move, want no-op", addr, rc.Change)
+			continue
+		}
+		if rc.PreviousAddress != "" {
+			if !strings.HasPrefix(addr, "module.environment.module.") || strings.TrimPrefix(rc.PreviousAddress, "module.") != strings.TrimPrefix(addr, "module.environment.module.") {
+				t.Errorf("%s moved from %s, want from the same address without module.environment", addr, rc.PreviousAddress)
+			}
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the plan moved no resource: the state mv or the moved blocks did not take effect")
+	}
+	terraform.RunTerraformCommandContext(t, ctx, &planned, "apply", "-input=false", planned.PlanFilePath)
+	if code := terraform.PlanExitCodeContext(t, ctx, opts); code != 0 {
+		t.Errorf("plan after applying the moves: exit code %d, want 0 (no changes)", code)
+	}
+	t.Logf("moved blocks: %d resources planned as moves only, then no changes", moved)
 }
 
 func sameSet(a, b []string) bool {
