@@ -21,8 +21,9 @@
 # Environment: PLATFORM_SANDBOX_LISTEN (default 127.0.0.1:8480),
 # PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481), PLATFORM_SANDBOX_SPEED (10),
 # PLATFORM_SANDBOX_IPV4_POOL (127.0.0.0/8: servers get 127.0.1.1 upward),
-# PLATFORM_SANDBOX_NODES (api, or real: kubelet + containerd per node; needs
-# root, `go tool task deps -- nodes` and the images, built here when missing),
+# PLATFORM_SANDBOX_NODES (real, the default: kubelet + containerd per node; needs
+# root, `go tool task deps -- nodes` and the images, built here when missing;
+# api: Nodes registered through the API only, no pod runs),
 # PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (prebuilt kube-apiserver + etcd:
 # no build), PLATFORM_FLUX_OPERATOR_VERSION (v0.59.0).
 source "$(dirname "$0")/lib.sh"
@@ -33,7 +34,7 @@ bindir="$dir/bin"
 listen="${PLATFORM_SANDBOX_LISTEN:-127.0.0.1:8480}"
 admin_listen="${PLATFORM_SANDBOX_ADMIN_LISTEN:-127.0.0.1:8481}"
 speed="${PLATFORM_SANDBOX_SPEED:-10}"
-nodes_mode="${PLATFORM_SANDBOX_NODES:-api}"
+nodes_mode="${PLATFORM_SANDBOX_NODES:-real}"
 pool="${PLATFORM_SANDBOX_IPV4_POOL:-127.0.0.0/8}"
 operator_version="${PLATFORM_FLUX_OPERATOR_VERSION:-v0.59.0}"
 tfroot="$ROOT/environments/sandbox"
@@ -194,6 +195,11 @@ down() {
     say "sandbox: not running"
   fi
   rm -f "$pidfile"
+  # A sandbox that had to be killed left its real nodes on the host; what it
+  # created is recorded in its state, which is about to go: remove it first.
+  if [ "$keep" != 1 ] && [ -s "$dir/state/clusters/host-state.json" ] && [ -x "$bindir/sandbox" ]; then
+    "$bindir/sandbox" --state-dir "$dir/state" --clean-host || say "sandbox: cleaning what real nodes left failed (see above)"
+  fi
   if [ "$keep" = 1 ]; then
     say "sandbox: state kept in $dir"
   elif [ -d "$dir" ]; then

@@ -442,3 +442,15 @@ func deleteNetns(name string) error {
 	}
 	return ipCmd("netns", "delete", name)
 }
+
+// CleanHost removes what real nodes recorded in <stateDir>/host-state.json
+// (the StateDir of Config) and left on the host: what a sandbox killed
+// with SIGKILL could not clean up. `sandbox --clean-host` runs it before the
+// state is deleted. Nothing recorded is not an error.
+func CleanHost(stateDir string) error {
+	h, err := openHostState(filepath.Join(stateDir, "host-state.json"))
+	if err != nil {
+		return err
+	}
+	return h.cleanAll()
+}

@@ -323,8 +323,18 @@ func dumpPods(ctx context.Context, kc kubernetes.Interface) string {
 // TestRealNodesKilledSandbox: what a killed sandbox left of its real nodes
 // (processes in their cgroups, containers, mounts, namespaces, runtime
 // directories) is removed by the next sandbox started on the same state.
+//
+// Two ways: the next sandbox started on the state, and CleanHost (what
+// `sandbox --clean-host` runs, called by `task down` before the state is
+// deleted).
 func TestRealNodesKilledSandbox(t *testing.T) {
 	bins, registry := realNodeGate(t)
+	for _, how := range []string{"next start", "clean-host"} {
+		t.Run(how, func(t *testing.T) { killedSandbox(t, bins, registry, how == "clean-host") })
+	}
+}
+
+func killedSandbox(t *testing.T, bins string, registry http.Handler, cleanHost bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	state := t.TempDir()
@@ -362,8 +372,12 @@ func TestRealNodesKilledSandbox(t *testing.T) {
 	}
 	// The sandbox "dies" without its teardown; the next one on the same
 	// state cleans up before anything else.
-	next, err := New(Config{StateDir: filepath.Join(state, "sandbox"), ControlPlane: ControlPlaneOptions{BinDir: bins}, Nodes: NodesReal, Logf: t.Logf})
-	if err != nil {
+	var next *Sandbox
+	if cleanHost {
+		if err := CleanHost(filepath.Join(state, "sandbox")); err != nil {
+			t.Fatal(err)
+		}
+	} else if next, err = New(Config{StateDir: filepath.Join(state, "sandbox"), ControlPlane: ControlPlaneOptions{BinDir: bins}, Nodes: NodesReal, Logf: t.Logf}); err != nil {
 		t.Fatal(err)
 	}
 	after := takeHostSnapshot(t, tag)
@@ -381,7 +395,9 @@ func TestRealNodesKilledSandbox(t *testing.T) {
 	if m, _ := filepath.Glob("/run/sbx/" + tag + "*"); len(m) > 0 {
 		t.Errorf("runtime directories left: %v", m)
 	}
-	_ = next.Close()
+	if next != nil {
+		_ = next.Close()
+	}
 }
 
 // sandboxPIDs lists the processes in the cgroup trees of the sandbox's

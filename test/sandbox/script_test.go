@@ -29,7 +29,10 @@ func TestTaskUpDown(t *testing.T) {
 	subnet := testSubnet()
 	env := append(os.Environ(), "PLATFORM_ROOT="+root, "PLATFORM_CACHE="+cache, "PLATFORM_KUBE_BIN_DIR="+bins,
 		fmt.Sprintf("PLATFORM_SANDBOX_LISTEN=127.0.0.1:%d", port1), fmt.Sprintf("PLATFORM_SANDBOX_ADMIN_LISTEN=127.0.0.1:%d", port2),
-		"PLATFORM_SANDBOX_IPV4_POOL="+subnet+".0/24")
+		"PLATFORM_SANDBOX_IPV4_POOL="+subnet+".0/24",
+		// API-only nodes: tier 2 has no root, containerd or images (real
+		// nodes, the default, run in tier 3).
+		"PLATFORM_SANDBOX_NODES=api")
 	script := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()

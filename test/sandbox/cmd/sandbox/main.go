@@ -45,10 +45,17 @@ func main() {
 		runtimeDir  = flag.String("runtime-dir", "/run/sbx", "real nodes: short directory for sockets, kubelet roots and pod namespaces (removed at stop)")
 		tokens      hcloudemu.TokenFlags
 	)
+	cleanHost := flag.Bool("clean-host", false, "remove what real nodes of a killed sandbox on --state-dir left on the host (namespaces, cgroups, mounts, runtime directories), then exit")
 	flag.Var(&tokens, "token", "project:token[:ro] for the Hetzner API (repeatable)")
 	flag.Parse()
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 
+	if *cleanHost {
+		if err := sandbox.CleanHost(filepath.Join(*stateDir, "clusters")); err != nil {
+			log.Fatalf("sandbox: cleaning the host: %v", err)
+		}
+		return
+	}
 	pfx, err := netip.ParsePrefix(*pool)
 	if err != nil {
 		log.Fatalf("--ipv4-pool: %v", err)
