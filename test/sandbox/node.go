@@ -268,3 +268,29 @@ func applyServerLabels(ctx context.Context, admin kubernetes.Interface, n NodeSp
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// finishDeletedPods does for a simulated node what a kubelet does once a
+// pod's containers have stopped: a pod bound to the node that is being
+// deleted (eviction, drain, rollout) is removed with grace period 0. No
+// container runs on a simulated node, so there is nothing to wait for;
+// without this such pods would stay Terminating and every drain would run
+// into its timeout.
+func finishDeletedPods(ctx context.Context, kc kubernetes.Interface, node string) error {
+	pods, err := kc.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return err
+	}
+	zero := int64(0)
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.DeletionTimestamp == nil {
+			continue
+		}
+		err := kc.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero,
+			Preconditions: &metav1.Preconditions{UID: &p.UID}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+	return nil
+}

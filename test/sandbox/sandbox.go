@@ -458,6 +458,9 @@ func (m *machine) runNode(c *cluster) {
 			if err == nil {
 				err = postStatus(m.ctx, kc, spec)
 			}
+			if err == nil {
+				err = finishDeletedPods(m.ctx, kc, spec.Name)
+			}
 			if err != nil {
 				failures++
 				if m.ctx.Err() == nil {
