@@ -125,7 +125,7 @@ func describeFluxInstance(fi *unstructured.Unstructured) string {
 		s, _, _ := unstructured.NestedString(fi.Object, path...)
 		return s
 	}
-	ready := "not reported (no pods run in the sandbox, so the operator never reconciles it)"
+	ready := "not reported yet (the Flux Operator has not reconciled it: with API-only nodes no pod runs; with real nodes the operator pod must be running first)"
 	conds, _, _ := unstructured.NestedSlice(fi.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
