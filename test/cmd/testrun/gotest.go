@@ -238,6 +238,16 @@ func parseFuzz(out []byte) result {
 		return r
 	}
 	m := fuzzExecsRe.FindAllStringSubmatch(s, -1)
+	if strings.Contains(s, "--- FAIL") || fuzzFailRe.MatchString(s) {
+		// A crasher, a stalled worker or a failing seed: one failed check,
+		// whatever the fuzzer executed before.
+		r.failed = 1
+		r.failures = append(r.failures, "the fuzz run failed"+tail(out, 25))
+		if len(m) > 0 {
+			r.note = fmt.Sprintf("%s executions", m[len(m)-1][1])
+		}
+		return r
+	}
 	if len(m) == 0 {
 		r.failed = 1
 		r.failures = append(r.failures, "no fuzzing progress in the output (did the fuzzer run?)"+tail(out, 25))
@@ -248,4 +258,7 @@ func parseFuzz(out []byte) result {
 	return r
 }
 
-var fuzzExecsRe = regexp.MustCompile(`fuzz: elapsed: \S+, execs: (\d+)`)
+var (
+	fuzzExecsRe = regexp.MustCompile(`fuzz: elapsed: \S+, execs: (\d+)`)
+	fuzzFailRe  = regexp.MustCompile(`(?m)^FAIL\b`)
+)

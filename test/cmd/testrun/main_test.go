@@ -122,6 +122,13 @@ func TestParseFuzz(t *testing.T) {
 	if ok.passed != 1 || ok.failed != 0 || !strings.HasSuffix(ok.note, "executions") {
 		t.Errorf("fuzz run: %+v", ok)
 	}
+	// A worker that stalled until -fuzztime ended ("context deadline
+	// exceeded") after executing inputs is one failure, not a pass and a
+	// failure.
+	stall := parseFuzz(stream(t, "fuzz-stall.txt"))
+	if stall.passed != 0 || stall.failed != 1 || stall.note != "52950 executions" {
+		t.Errorf("a failed fuzz run: %+v", stall)
+	}
 	none := parseFuzz(stream(t, "fuzz-nomatch.txt"))
 	if none.passed != 0 || none.failed != 1 || !strings.Contains(none.failures[0], "matches no fuzz target") {
 		t.Errorf("a -fuzz pattern matching no target must fail: %+v", none)
