@@ -21,7 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // e2eLabel marks every Hetzner resource a suite run creates (beside the

@@ -30,7 +30,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // rootOptions are Terratest options for one environment root, run in place

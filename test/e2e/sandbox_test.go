@@ -23,9 +23,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/test/fluxoperator"
 	"github.com/sre-platform/platform/test/sandbox"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // TestSandbox is the sandbox suite: environments/sandbox applied with

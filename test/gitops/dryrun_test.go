@@ -17,8 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/test/sandbox"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // fixture is shared by the tests of this package: one render of the tree,

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // tfToken is 64 characters: the provider validates the token length.

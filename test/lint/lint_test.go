@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // runLint runs hack/lint.sh CHECK against a scratch tree standing in for the

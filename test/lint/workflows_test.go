@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 func TestWorkflowsKeepTheDeliveryRules(t *testing.T) {

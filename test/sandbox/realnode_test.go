@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/test/hcloudemu"
+	"github.com/sre-platform/platform/test/testenv"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

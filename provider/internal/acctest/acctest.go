@@ -9,8 +9,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/provider/internal/provider"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // Factories serves the provider in-process under its local name.

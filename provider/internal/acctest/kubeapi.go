@@ -31,7 +31,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // ControlPlane is a real etcd + kube-apiserver on loopback with a token

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/test/hcloudemu"
 	"github.com/sre-platform/platform/test/sandbox"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // Token is the Hetzner token the acceptance tests use against the emulator

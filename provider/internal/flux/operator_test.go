@@ -3,8 +3,8 @@ package flux_test
 import (
 	"testing"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/test/fluxoperator"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // buildOperatorManifest returns the operator's install.yaml for the default

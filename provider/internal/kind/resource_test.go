@@ -18,8 +18,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/cluster"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/provider/internal/acctest"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 func TestAccKindClusterValidation(t *testing.T) {

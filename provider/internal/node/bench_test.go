@@ -15,9 +15,9 @@ import (
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/provider/internal/acctest"
 	"github.com/sre-platform/platform/provider/internal/kube"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // BenchmarkHAApply applies a cluster of 3 servers + 3 agents behind an API

@@ -19,10 +19,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/sre-platform/platform/internal/testenv"
 	"github.com/sre-platform/platform/provider/internal/kube"
 	"github.com/sre-platform/platform/test/hcloudemu"
 	"github.com/sre-platform/platform/test/sandbox"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // TestRealNodesDrain runs the node resource's delete path (drainWith, then

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // The committed reference FluxInstances are what Terraform applies.

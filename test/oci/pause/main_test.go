@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 // The test binary runs main when asked to, so the tests exercise the real
