@@ -99,6 +99,8 @@ type ControlPlane struct {
 	host       string // IP the apiserver binds
 	ports      cpPorts
 	sans       sanSet
+	egress     *clusterEgress // the apiserver's "cluster" egress proxy
+	nodes      nodeNetns      // where the proxy dials nodes from
 }
 
 type cpPorts struct {
@@ -242,6 +244,13 @@ func (cp *ControlPlane) writeStaticFiles() error {
 		return err
 	}
 	files["client-auth-proxy.crt"], files["client-auth-proxy.key"] = crt, key
+	// The apiserver's client certificate towards kubelets (logs, exec,
+	// port-forward), as k3s' client-kube-apiserver.crt.
+	crt, key, err = cp.PKI.ClientCA.Issue(CertSpec{CommonName: "system:apiserver", Organization: []string{"system:masters"}, Client: true})
+	if err != nil {
+		return err
+	}
+	files["client-kube-apiserver.crt"], files["client-kube-apiserver.key"] = crt, key
 	for name, b := range files {
 		if err := writeFileAtomic(cp.tls(name), b, 0o600); err != nil {
 			return err
@@ -270,6 +279,10 @@ func (cp *ControlPlane) Start(ctx context.Context, host string, sans sanSet) err
 		}
 		cp.stopControllers()
 		cp.api.stop(cp.Opts.StopGrace)
+	}
+	egress, err := cp.startEgress()
+	if err != nil {
+		return err
 	}
 	cp.host = host
 	advertise := host
@@ -304,6 +317,12 @@ func (cp *ControlPlane) Start(ctx context.Context, host string, sans sanSet) err
 		"--profiling=false",
 		"--cert-dir=" + filepath.Join(cp.Dir, "tls", "apiserver"),
 		"--event-ttl=1h",
+		// Kubelets, as on k3s: by InternalIP, with the apiserver's client
+		// certificate, through the egress proxy (kubeletproxy.go).
+		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+		"--kubelet-client-certificate=" + cp.tls("client-kube-apiserver.crt"),
+		"--kubelet-client-key=" + cp.tls("client-kube-apiserver.key"),
+		"--egress-selector-config-file=" + egress,
 		// Memory: the sandbox serves few clients.
 		"--watch-cache=false",
 		"--max-requests-inflight=100",
@@ -435,6 +454,7 @@ func (cp *ControlPlane) Stop() {
 	cp.StopAPIServer()
 	cp.etcd.stop(cp.Opts.StopGrace)
 	cp.etcd = nil
+	cp.stopEgress()
 }
 
 // AdminConfig is a rest.Config for system:admin (O=system:masters) with a
