@@ -30,6 +30,9 @@ type common struct {
 	EnableIPv4       types.Bool   `tfsdk:"enable_ipv4"`
 	EnableIPv6       types.Bool   `tfsdk:"enable_ipv6"`
 	K3sVersion       types.String `tfsdk:"k3s_version"`
+	UpgradeStrategy  types.String `tfsdk:"upgrade_strategy"`
+	InstalledVersion types.String `tfsdk:"installed_k3s_version"`
+	RunningVersion   types.String `tfsdk:"running_k3s_version"`
 	NodeLabels       types.Map    `tfsdk:"node_labels"`
 	NodeTaints       types.List   `tfsdk:"node_taints"`
 	ServerURL        types.String `tfsdk:"server_url"`
@@ -92,7 +95,7 @@ type nodeModel struct {
 func (m *nodeModel) settled() *nodeModel {
 	c := *m
 	for _, v := range []*types.String{&c.NodeName, &c.PrivateIP, &c.ConfigHash, &c.IPv4Address, &c.IPv6Address, &c.Status,
-		&c.AdminCert, &c.AdminKey} {
+		&c.AdminCert, &c.AdminKey, &c.InstalledVersion, &c.RunningVersion} {
 		if v.IsUnknown() {
 			*v = types.StringNull()
 		}

@@ -169,7 +169,7 @@ func TestAccServerLifecycle(t *testing.T) {
 				ResourceName:            "platform_k3s_server.s1",
 				ImportState:             true,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"cluster_bundle", "k3s_version", "node_labels", "cluster_init", "timeouts", "kubeconfig", "admin_client_certificate", "admin_client_key", "image", "private_ip"},
+				ImportStateVerifyIgnore: []string{"cluster_bundle", "k3s_version", "installed_k3s_version", "running_k3s_version", "node_labels", "cluster_init", "timeouts", "kubeconfig", "admin_client_certificate", "admin_client_key", "image", "private_ip"},
 			},
 			{
 				// Label drift made in the console shows in the plan.

@@ -20,6 +20,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -35,6 +37,10 @@ const (
 	labelRole = "platform.sre/role"
 	labelHash = "platform.sre/config-hash"
 )
+
+// nodeReadTimeout bounds reading a node's Kubernetes Node at create and
+// refresh (running_k3s_version).
+const nodeReadTimeout = 10 * time.Second
 
 type nodeResource struct {
 	role k3s.Role
@@ -70,18 +76,34 @@ func (r *nodeResource) schema() schema.Schema {
 	return agentSchema()
 }
 
-// UpgradeState moves version 0 state to version 1: those nodes were created
-// with k3s' own cloud controller (external_cloud_provider false, the
+// UpgradeState moves earlier state to version 2. Version 0 nodes were
+// created with k3s' own cloud controller (external_cloud_provider false, the
 // default) and without the metadata guard, so their cloud-init renders as
-// it did, their configuration hash stays and nothing is replaced.
+// it did, their configuration hash stays and nothing is replaced. Versions 0
+// and 1 predate upgrade strategies: such a node was created with the
+// k3s_version its state holds and is replaced when that changes (replace).
 func (r *nodeResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
+	versions := func(prior map[string]tftypes.Value) map[string]tftypes.Value {
+		installed, ok := prior["k3s_version"]
+		if !ok {
+			installed = tftypes.NewValue(tftypes.String, nil)
+		}
+		return map[string]tftypes.Value{
+			"upgrade_strategy":      tftypes.NewValue(tftypes.String, StrategyReplace),
+			"installed_k3s_version": installed,
+			"running_k3s_version":   tftypes.NewValue(tftypes.String, nil),
+		}
+	}
 	return map[int64]resource.StateUpgrader{
-		0: stateupgrade.Added(r.schema(), func(map[string]tftypes.Value) (map[string]tftypes.Value, error) {
-			return map[string]tftypes.Value{
-				"external_cloud_provider": tftypes.NewValue(tftypes.Bool, false),
-				"metadata_guard":          tftypes.NewValue(tftypes.Bool, false),
-			}, nil
-		}, "external_cloud_provider", "metadata_guard"),
+		0: stateupgrade.Added(r.schema(), func(prior map[string]tftypes.Value) (map[string]tftypes.Value, error) {
+			out := versions(prior)
+			out["external_cloud_provider"] = tftypes.NewValue(tftypes.Bool, false)
+			out["metadata_guard"] = tftypes.NewValue(tftypes.Bool, false)
+			return out, nil
+		}, "external_cloud_provider", "metadata_guard", "upgrade_strategy", "installed_k3s_version", "running_k3s_version"),
+		1: stateupgrade.Added(r.schema(), func(prior map[string]tftypes.Value) (map[string]tftypes.Value, error) {
+			return versions(prior), nil
+		}, "upgrade_strategy", "installed_k3s_version", "running_k3s_version"),
 	}
 }
 
@@ -112,7 +134,7 @@ func (m *nodeModel) nodeName() string {
 
 // known reports whether every input of the cloud-init is known at plan time.
 func (m *nodeModel) known(nodeIP types.String) bool {
-	vals := []interface{ IsUnknown() bool }{m.Name, m.NodeName, m.K3sVersion, m.NodeLabels, m.NodeTaints, m.ServerURL,
+	vals := []interface{ IsUnknown() bool }{m.Name, m.NodeName, m.cloudInitVersion(), m.NodeLabels, m.NodeTaints, m.ServerURL,
 		m.FlannelIface, m.ExternalCloud, m.Image, m.SSHKeys, nodeIP}
 	if m.role == k3s.RoleServer {
 		vals = append(vals, m.ClusterBundle, m.ClusterInit, m.TLSSANs, m.Disable, m.EtcdSnapshotCron)
@@ -132,7 +154,7 @@ func (m *nodeModel) known(nodeIP types.String) bool {
 func (m *nodeModel) render(ctx context.Context, nodeIP types.String) (string, error) {
 	c := k3s.NodeConfig{
 		Role:                  m.role,
-		K3sVersion:            m.K3sVersion.ValueString(),
+		K3sVersion:            m.cloudInitVersion().ValueString(),
 		ServerURL:             m.ServerURL.ValueString(),
 		NodeName:              m.nodeName(),
 		NodeIP:                nodeIP.ValueString(),
@@ -161,6 +183,81 @@ func (m *nodeModel) render(ctx context.Context, nodeIP types.String) (string, er
 		c.Token = m.Token.ValueString()
 	}
 	return k3s.CloudInit(c)
+}
+
+// cloudInitVersion is the k3s release the cloud-init installs:
+// installed_k3s_version once known (kept across in-place upgrades), else
+// k3s_version (a new node).
+func (m *nodeModel) cloudInitVersion() types.String {
+	if !m.InstalledVersion.IsNull() && !m.InstalledVersion.IsUnknown() {
+		return m.InstalledVersion
+	}
+	return m.K3sVersion
+}
+
+func (m *nodeModel) inPlace() bool {
+	return m.UpgradeStrategy.ValueString() == StrategyInPlace
+}
+
+// planInstalledVersion decides the release the planned cloud-init carries:
+// a new node's is k3s_version; an existing node keeps what it was created
+// with under the in-place strategy, and follows k3s_version (so a change
+// replaces it) under replace. State written before the attribute existed
+// holds null: that node was created with the k3s_version in its state.
+func (m *nodeModel) planInstalledVersion(state *nodeModel) {
+	if state == nil || !m.inPlace() {
+		m.InstalledVersion = m.K3sVersion
+		return
+	}
+	m.InstalledVersion = state.InstalledVersion
+	if m.InstalledVersion.IsNull() || m.InstalledVersion.IsUnknown() {
+		m.InstalledVersion = state.K3sVersion
+	}
+}
+
+// hash renders the planned cloud-init and sets config_hash (unknown while
+// an input is).
+func (m *nodeModel) hash(ctx context.Context, nodeIP types.String) error {
+	if !m.known(nodeIP) {
+		m.ConfigHash = types.StringUnknown()
+		return nil
+	}
+	ud, err := m.render(ctx, nodeIP)
+	if err != nil {
+		return err
+	}
+	m.ConfigHash = types.StringValue(configHash(ctx, m, ud))
+	return nil
+}
+
+// versionWarnings tell, for a node that stays, how its k3s release
+// relates to k3s_version: a change left to the in-cluster upgrade, and a
+// kubelet (read at the last refresh) running another release.
+func versionWarnings(role k3s.Role, plan, state *nodeModel) (diags diag.Diagnostics) {
+	if plan.K3sVersion.IsUnknown() {
+		return nil
+	}
+	want := plan.K3sVersion.ValueString()
+	name := state.Name.ValueString()
+	if plan.inPlace() && !state.K3sVersion.IsNull() && state.K3sVersion.ValueString() != want {
+		diags.AddAttributeWarning(path.Root("k3s_version"), "k3s_version changes in place",
+			fmt.Sprintf("%s stays (upgrade_strategy = \"in-place\"): Terraform changes k3s_version from %s to %s without touching the %s, "+
+				"whose cloud-init keeps installing %s. The system-upgrade-controller's Plans, which read the release Terraform writes "+
+				"into the cluster, upgrade the node one at a time (docs/runbooks/k3s-upgrade.md); running_k3s_version shows the "+
+				"kubelet's release at each refresh.", name, state.K3sVersion.ValueString(), want, role, plan.InstalledVersion.ValueString()))
+	}
+	run := state.RunningVersion
+	if !run.IsNull() && !run.IsUnknown() && run.ValueString() != "" && run.ValueString() != want {
+		how := "The node is not replaced for it. With upgrade_strategy = \"in-place\" the system-upgrade-controller's Plans move " +
+			"it to k3s_version; otherwise the release was changed outside Terraform."
+		if !plan.inPlace() {
+			how = "The node is not replaced for it (its cloud-init already installs k3s_version): the release was changed on the " +
+				"node outside Terraform, or an in-place upgrade has not finished."
+		}
+		diags.AddAttributeWarning(path.Root("running_k3s_version"), "Node runs another k3s release",
+			fmt.Sprintf("Node %s reports kubelet %s, k3s_version is %s. %s", state.nodeName(), run.ValueString(), want, how))
+	}
+	return diags
 }
 
 func configHash(ctx context.Context, m *nodeModel, userData string) string {
@@ -222,19 +319,25 @@ func (r *nodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 				"(terraform apply -replace=<address>) to get the guard.", state.Name.ValueString(),
 				map[k3s.Role]string{k3s.RoleServer: " and the cluster's CA keys", k3s.RoleAgent: ""}[r.role]))
 	}
-	if plan.known(cfg.PrivateIP) {
-		ud, err := plan.render(ctx, cfg.PrivateIP)
-		if err != nil {
-			resp.Diagnostics.AddError("Invalid k3s node configuration", err.Error())
-			return
-		}
-		plan.ConfigHash = types.StringValue(configHash(ctx, plan, ud))
-	} else {
-		plan.ConfigHash = types.StringUnknown()
+	plan.planInstalledVersion(state)
+	if err := plan.hash(ctx, cfg.PrivateIP); err != nil {
+		resp.Diagnostics.AddError("Invalid k3s node configuration", err.Error())
+		return
 	}
 	if state != nil {
-		if !plan.ConfigHash.Equal(state.ConfigHash) {
+		replace := !plan.ConfigHash.Equal(state.ConfigHash)
+		if replace && !plan.InstalledVersion.Equal(plan.K3sVersion) {
+			// Replaced for another reason: the new server boots k3s_version.
+			plan.InstalledVersion = plan.K3sVersion
+			if err := plan.hash(ctx, cfg.PrivateIP); err != nil {
+				resp.Diagnostics.AddError("Invalid k3s node configuration", err.Error())
+				return
+			}
+		}
+		if replace {
 			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("config_hash"))
+		} else {
+			resp.Diagnostics.Append(versionWarnings(r.role, plan, state)...)
 		}
 		plan.Status = state.Status
 		if !plan.ServerType.Equal(state.ServerType) && !plan.ServerType.IsUnknown() && plan.ConfigHash.Equal(state.ConfigHash) {
@@ -282,6 +385,7 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 	defer cancel()
 
 	nodeIP := m.PrivateIP // known only when the user set it
+	m.InstalledVersion = m.K3sVersion
 	userData, err := m.render(ctx, nodeIP)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid k3s node configuration", err.Error())
@@ -406,7 +510,27 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if err != nil {
 		resp.Diagnostics.AddError("The k3s node did not become Ready", err.Error()+
 			". The server is kept in state as tainted; the next apply replaces it, destroy removes it.")
+		return
 	}
+	m.RunningVersion = r.runningVersion(ctx, m)
+	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
+}
+
+// runningVersion reads the kubelet release of the node's Kubernetes Node;
+// null when the cluster cannot be asked or has no such Node (refresh goes on
+// without it: the value only feeds a plan warning).
+func (r *nodeResource) runningVersion(ctx context.Context, m *nodeModel) types.String {
+	kc, err := r.kubeClient(m)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, nodeReadTimeout)
+		defer cancel()
+		var n *corev1.Node
+		if n, err = kc.CoreV1().Nodes().Get(ctx, m.nodeName(), metav1.GetOptions{}); err == nil && n.Status.NodeInfo.KubeletVersion != "" {
+			return types.StringValue(n.Status.NodeInfo.KubeletVersion)
+		}
+	}
+	tflog.Warn(ctx, "could not read the node's kubelet version", map[string]any{"node": m.nodeName(), "error": fmt.Sprint(err)})
+	return types.StringNull()
 }
 
 func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -432,6 +556,7 @@ func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	readInto(ctx, m, srv)
+	m.RunningVersion = r.runningVersion(ctx, m)
 	resp.Diagnostics.Append(store(ctx, &resp.State, m)...)
 }
 
@@ -811,6 +936,14 @@ func readInto(ctx context.Context, m *nodeModel, s *hcloud.Server) {
 	}
 	if m.DrainTimeout.IsNull() {
 		m.DrainTimeout = types.StringValue("5m")
+	}
+	if m.UpgradeStrategy.IsNull() {
+		m.UpgradeStrategy = types.StringValue(StrategyReplace)
+	}
+	// State from before installed_k3s_version: the node was created with
+	// the k3s_version it holds (null after an import: unknown).
+	if m.InstalledVersion.IsNull() && !m.K3sVersion.IsUnknown() {
+		m.InstalledVersion = m.K3sVersion
 	}
 	if m.role == k3s.RoleServer {
 		if m.ClusterInit.IsNull() {

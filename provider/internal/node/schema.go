@@ -37,6 +37,14 @@ var (
 
 const defaultImage = "ubuntu-24.04"
 
+// Values of upgrade_strategy.
+const (
+	StrategyReplace = "replace"
+	StrategyInPlace = "in-place"
+)
+
+var k3sVersionRe = regexp.MustCompile(`^v\d+\.\d+\.\d+\+k3s\d+$`)
+
 func commonAttributes(role k3s.Role) map[string]schema.Attribute {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
@@ -85,9 +93,25 @@ func commonAttributes(role k3s.Role) map[string]schema.Attribute {
 			PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
 			Description:   "Public IPv6. Default true. Changing it replaces the " + word + "."},
 		"k3s_version": schema.StringAttribute{Required: true,
-			Description: "k3s release to install, e.g. `v1.31.4+k3s1` (checksum-verified on the host). Changing it replaces the " + word + "; use create_before_destroy for rolling upgrades.",
-			Validators: []validator.String{stringvalidator.RegexMatches(regexp.MustCompile(`^v\d+\.\d+\.\d+\+k3s\d+$`),
+			Description: "k3s release of the " + word + ", e.g. `v1.31.4+k3s1` (checksum-verified on the host). What a change does depends on " +
+				"`upgrade_strategy`: with `replace` the " + word + " is replaced (a new server boots the release); with `in-place` it is kept and " +
+				"an in-cluster upgrade (the system-upgrade-controller's Plans) moves it to the release, while `running_k3s_version` and a " +
+				"plan warning show where it stands.",
+			Validators: []validator.String{stringvalidator.RegexMatches(k3sVersionRe,
 				"must be a k3s release of the form vX.Y.Z+k3sN, e.g. v1.31.4+k3s1")}},
+		"upgrade_strategy": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(StrategyReplace),
+			Description: "How a `k3s_version` change reaches the " + word + ": `replace` (default) bakes the release into the cloud-init, so a " +
+				"change replaces the " + word + "; `in-place` keeps the " + word + " (its cloud-init keeps `installed_k3s_version`) and leaves the " +
+				"upgrade to the system-upgrade-controller in the cluster. Changing the strategy alone changes nothing on the server; " +
+				"switching to `replace` while `installed_k3s_version` differs from `k3s_version` replaces the " + word + ".",
+			Validators: []validator.String{stringvalidator.OneOf(StrategyReplace, StrategyInPlace)}},
+		"installed_k3s_version": schema.StringAttribute{Computed: true,
+			Description: "The k3s release the " + word + "'s cloud-init installs: `k3s_version` when the server was created or last replaced. " +
+				"With `upgrade_strategy = \"in-place\"` it stays when `k3s_version` changes (the server is not replaced)."},
+		"running_k3s_version": schema.StringAttribute{Computed: true, PlanModifiers: keep,
+			Description: "The release the node's kubelet reports (`status.nodeInfo.kubeletVersion` of its Kubernetes Node), read at create " +
+				"and at every refresh through the cluster API; null when the Node could not be read then. When it differs from " +
+				"`k3s_version` the plan warns (an in-place upgrade not yet done, or a release changed outside Terraform); it never forces a replacement."},
 		"node_labels": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 			Description: "Kubernetes node labels set at registration (k3s `node-label`). Changing them replaces the " + word + ".",
 			Validators: []validator.Map{mapvalidator.KeysAre(stringvalidator.RegexMatches(labelKeyRe, "must be a valid Kubernetes label key")),
@@ -128,8 +152,9 @@ func commonAttributes(role k3s.Role) map[string]schema.Attribute {
 }
 
 // Schema versions of both node resources: 0 had neither external_cloud_provider
-// nor metadata_guard.
-const schemaVersion = 1
+// nor metadata_guard; 0 and 1 had no upgrade_strategy, installed_k3s_version
+// or running_k3s_version.
+const schemaVersion = 2
 
 func externalCloudDescription(role k3s.Role) string {
 	d := "Leave node initialisation to an external cloud controller such as the Hetzner cloud-controller-manager: the kubelet runs " +
