@@ -18,6 +18,12 @@ load_balancer = {
 
 flux_cluster_size = "small"
 
+# k3s upgrades: in place (the module's default) — the system-upgrade-controller
+# moves every node to k3s_version, one at a time (docs/runbooks/k3s-upgrade.md).
+# develop is rebuilt rather than restored: its etcd snapshots stay on the
+# server (no etcd_s3), two days of them every six hours.
+etcd_snapshot_retention = 8
+
 # Who may reach the Kubernetes API (6443/tcp) on the servers: the machines that
 # run Terraform (it waits for readiness and drains through it) and kubectl.
 # REPLACE the placeholder (a documentation range, RFC 5737, that matches no

@@ -26,6 +26,12 @@ module "environment" {
   etcd_snapshot_cron = var.etcd_snapshot_cron
   labels             = var.labels
 
+  upgrade_strategy        = var.upgrade_strategy
+  etcd_snapshot_retention = var.etcd_snapshot_retention
+  etcd_s3                 = var.etcd_s3
+  etcd_s3_credentials     = var.etcd_s3_credentials
+  hcloud_cloud_controller = var.hcloud_cloud_controller
+
   flux_cluster_path           = var.flux_cluster_path
   git_url                     = var.git_url
   git_ref                     = var.git_ref

@@ -28,6 +28,24 @@ load_balancer = {
 
 flux_cluster_size = "large"
 
+# k3s upgrades: in place (the module's default) — the system-upgrade-controller
+# moves every node to k3s_version, servers first, one at a time
+# (docs/runbooks/k3s-upgrade.md).
+upgrade_strategy = "in-place"
+
+# etcd snapshots every six hours (the default schedule), a week of them on each
+# server and in Hetzner Object Storage, where they survive the loss of every
+# server (docs/runbooks/etcd-restore.md). The bucket must exist; its keys come
+# from TF_VAR_etcd_s3_credentials='{access_key="…",secret_key="…"}' (a plan
+# without them fails).
+etcd_snapshot_retention = 28
+etcd_s3 = {
+  endpoint = "fsn1.your-objectstorage.com"
+  bucket   = "sre-platform-etcd"
+  folder   = "production"
+  region   = "fsn1"
+}
+
 # Who may reach the Kubernetes API (6443/tcp) on the servers: the machines that
 # run Terraform (it waits for readiness and drains through it) and kubectl.
 # REPLACE the placeholder (a documentation range, RFC 5737, that matches no

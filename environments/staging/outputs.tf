@@ -38,3 +38,18 @@ output "flux_cluster_path" {
   description = "Entry point Flux syncs."
   value       = module.environment.flux_cluster_path
 }
+
+output "upgrade_strategy" {
+  description = "How a k3s_version change reaches the nodes: in-place or replace."
+  value       = module.environment.upgrade_strategy
+}
+
+output "etcd_snapshots" {
+  description = "Where the servers' etcd snapshots go: cron, retention and the S3 bucket (null without an upload)."
+  value       = module.environment.etcd_snapshots
+}
+
+output "autoscaler_node_groups" {
+  description = "cluster-autoscaler --nodes values of the autoscaled pools, for flux/infrastructure/controllers/<cluster>."
+  value       = module.environment.autoscaler_node_groups
+}

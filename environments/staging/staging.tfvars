@@ -18,6 +18,12 @@ load_balancer = {
   type    = "lb11"
 }
 
+# k3s upgrades: in place (the module's default) — the system-upgrade-controller
+# moves every node to k3s_version, servers first, one at a time
+# (docs/runbooks/k3s-upgrade.md). Snapshots stay on the servers; to rehearse
+# production's restore from object storage, set etcd_s3 as production does.
+etcd_snapshot_retention = 12
+
 # Who may reach the Kubernetes API (6443/tcp) on the servers: the machines that
 # run Terraform (it waits for readiness and drains through it) and kubectl.
 # REPLACE the placeholder (a documentation range, RFC 5737, that matches no

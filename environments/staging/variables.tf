@@ -79,13 +79,17 @@ variable "server_count" {
 }
 
 variable "agent_pools" {
-  description = "Agent pools by name: server_type, count, optional labels, taints and location (see modules/hcloud-k3s-cluster). Null: the module's default."
+  description = "Agent pools by name: server_type, count, optional labels, taints and location, or autoscaling = { min, max } instead of count for a pool the cluster autoscaler sizes (needs hcloud_cloud_controller; docs/runbooks/autoscaling.md). Null: the module's default."
   type = map(object({
     server_type = string
-    count       = number
+    count       = optional(number, 0)
     labels      = optional(map(string), {})
     taints      = optional(list(string), [])
     location    = optional(string)
+    autoscaling = optional(object({
+      min = number
+      max = number
+    }))
   }))
   default = null
 }
@@ -127,6 +131,45 @@ variable "etcd_snapshot_cron" {
   description = "Schedule of k3s etcd snapshots on the servers (five-field cron); null keeps k3s' default (every 12 hours)."
   type        = string
   default     = "0 */6 * * *"
+}
+
+variable "etcd_snapshot_retention" {
+  description = "Snapshots each server keeps, on its disk and, with etcd_s3, in the bucket folder. Null: k3s' default (5)."
+  type        = number
+  default     = null
+}
+
+variable "etcd_s3" {
+  description = "Upload of every etcd snapshot to S3-compatible object storage (endpoint, bucket, optional folder and region); null uploads nothing. Needs etcd_s3_credentials (docs/runbooks/etcd-restore.md)."
+  type = object({
+    endpoint = string
+    bucket   = string
+    folder   = optional(string)
+    region   = optional(string)
+  })
+  default = null
+}
+
+variable "etcd_s3_credentials" {
+  description = "Access key and secret key of the etcd snapshot bucket, required with etcd_s3. Pass them as TF_VAR_etcd_s3_credentials='{access_key=\"…\",secret_key=\"…\"}', never in a tfvars file."
+  type = object({
+    access_key = string
+    secret_key = string
+  })
+  default   = null
+  sensitive = true
+}
+
+variable "upgrade_strategy" {
+  description = "How a k3s_version change reaches the running nodes: in-place (the system-upgrade-controller upgrades them, servers first) or replace (new servers). Null: the module's default, in-place."
+  type        = string
+  default     = null
+}
+
+variable "hcloud_cloud_controller" {
+  description = "The Hetzner cloud-controller-manager owns node initialisation (needed by autoscaled pools); changing it replaces every node. Null: the module's default (false)."
+  type        = bool
+  default     = null
 }
 
 variable "labels" {

@@ -65,3 +65,19 @@ resource "platform_flux_instance" "this" {
   wait     = var.wait
   timeouts = var.timeouts
 }
+
+# The cluster's post-build variables (cluster_variables), e.g. the k3s release
+# the upgrade Plans carry. Written after the FluxInstance (its namespace exists
+# then); the Kustomizations that substitute from it wait and retry until it
+# does. The watch label makes kustomize-controller reconcile them as soon as a
+# value changes, not only at their interval.
+resource "platform_cluster_secret" "variables" {
+  count      = length(var.cluster_variables) > 0 ? 1 : 0
+  kubeconfig = var.kubeconfig
+  namespace  = "flux-system"
+  name       = "cluster-variables"
+  data       = var.cluster_variables
+  labels     = { "reconcile.fluxcd.io/watch" = "Enabled" }
+
+  depends_on = [platform_flux_instance.this]
+}

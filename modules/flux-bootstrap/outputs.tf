@@ -52,3 +52,10 @@ output "ghcr_secret_name" {
   description = "Name of the ghcr.io pull Secret in flux-system, or null when `ghcr.enabled` is false."
   value       = local.ghcr_enabled ? local.ghcr_secret : null
 }
+
+output "cluster_variables_secret" {
+  description = "`flux-system/cluster-variables`, the Secret with `cluster_variables` that Flux Kustomizations substitute from; null when there are none."
+  value       = length(var.cluster_variables) > 0 ? "flux-system/cluster-variables" : null
+
+  depends_on = [platform_cluster_secret.variables]
+}

@@ -241,3 +241,21 @@ variable "timeouts" {
     error_message = "The timeouts must be Go durations such as 90s, 10m or 1h30m."
   }
 }
+
+variable "cluster_variables" {
+  description = <<-EOT
+    Post-build variables for the cluster's Flux Kustomizations, written after the FluxInstance into the Secret
+    `flux-system/cluster-variables` that a Kustomization reads with
+    `spec.postBuild.substituteFrom: [{kind: Secret, name: cluster-variables}]`. Values Terraform already knows and git
+    should not repeat, e.g. `{ K3S_VERSION = var.k3s_version }` for the k3s upgrade Plans (flux/infrastructure/upgrade).
+    Names are Flux variable names (letters, digits, `_`, not starting with a digit). Empty (the default): no Secret.
+  EOT
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.cluster_variables) : can(regex("^[_a-zA-Z][_a-zA-Z0-9]*$", k))])
+    error_message = "cluster_variables: names must be Flux post-build variable names: letters, digits and '_', not starting with a digit (e.g. K3S_VERSION)."
+  }
+}

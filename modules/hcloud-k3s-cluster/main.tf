@@ -239,6 +239,7 @@ resource "platform_k3s_server" "first" {
   image              = var.image
   location           = var.location
   k3s_version        = var.k3s_version
+  upgrade_strategy   = var.upgrade_strategy
   cluster_bundle     = platform_k3s_cluster.this.server_bundle
   cluster_init       = true
   network_id         = hcloud_network.this.id
@@ -270,6 +271,7 @@ resource "platform_k3s_server" "joining" {
   image              = var.image
   location           = var.location
   k3s_version        = var.k3s_version
+  upgrade_strategy   = var.upgrade_strategy
   cluster_bundle     = platform_k3s_cluster.this.server_bundle
   server_url         = local.join_url
   network_id         = hcloud_network.this.id
@@ -296,22 +298,24 @@ resource "platform_k3s_server" "joining" {
 # with a load balancer they wait only for its target, without one for the
 # first server, whose kubeconfig they are checked with.
 resource "platform_k3s_agent" "this" {
-  for_each     = local.agents
-  name         = format("%s-%s", var.name, each.key)
-  server_type  = each.value.server_type
-  image        = var.image
-  location     = each.value.location
-  k3s_version  = var.k3s_version
-  token        = platform_k3s_cluster.this.agent_token # joins agents only; never the server token
-  server_url   = local.join_url
-  kubeconfig   = local.kubeconfig
-  network_id   = hcloud_network.this.id
-  firewall_ids = [hcloud_firewall.this.id]
-  ssh_keys     = local.ssh_keys
-  labels       = merge(local.base_labels, { role = "agent", pool = each.value.pool })
-  node_labels  = merge(each.value.labels, { "platform.sre/pool" = each.value.pool })
-  node_taints  = each.value.taints
-  timeouts     = var.timeouts
+  for_each    = local.agents
+  name        = format("%s-%s", var.name, each.key)
+  server_type = each.value.server_type
+  image       = var.image
+  location    = each.value.location
+  k3s_version = var.k3s_version
+  token       = platform_k3s_cluster.this.agent_token # joins agents only; never the server token
+
+  upgrade_strategy = var.upgrade_strategy
+  server_url       = local.join_url
+  kubeconfig       = local.kubeconfig
+  network_id       = hcloud_network.this.id
+  firewall_ids     = [hcloud_firewall.this.id]
+  ssh_keys         = local.ssh_keys
+  labels           = merge(local.base_labels, { role = "agent", pool = each.value.pool })
+  node_labels      = merge(each.value.labels, { "platform.sre/pool" = each.value.pool })
+  node_taints      = each.value.taints
+  timeouts         = var.timeouts
 
   external_cloud_provider = var.hcloud_cloud_controller
 

@@ -101,3 +101,27 @@ output "autoscaler_secret" {
 
   depends_on = [platform_cluster_secret.autoscaler]
 }
+
+output "upgrade_strategy" {
+  description = "How a `k3s_version` change reaches the nodes: `replace` or `in-place` (the system-upgrade-controller upgrades them)."
+  value       = platform_k3s_server.first.upgrade_strategy
+}
+
+output "external_cloud_provider" {
+  description = "Whether the nodes leave initialisation to the Hetzner cloud-controller-manager (`hcloud_cloud_controller`)."
+  value       = platform_k3s_server.first.external_cloud_provider
+}
+
+output "etcd_snapshots" {
+  description = "Where the servers' etcd snapshots go: `cron` and `retention` (null: k3s' defaults) and `s3` (`endpoint`, `bucket`, `folder`, `region`; null without an upload). The credentials are not part of it. docs/runbooks/etcd-restore.md uses these values."
+  value = {
+    cron      = platform_k3s_server.first.etcd_snapshot_cron
+    retention = platform_k3s_server.first.etcd_snapshot_retention
+    s3 = var.etcd_s3 == null ? null : {
+      endpoint = var.etcd_s3.endpoint
+      bucket   = var.etcd_s3.bucket
+      folder   = var.etcd_s3.folder
+      region   = var.etcd_s3.region
+    }
+  }
+}

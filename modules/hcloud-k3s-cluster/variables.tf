@@ -10,13 +10,34 @@ variable "name" {
 }
 
 variable "k3s_version" {
-  description = "k3s release every node installs, e.g. `v1.31.4+k3s1`. Changing it replaces the nodes (one by one with `-parallelism=1` keeps etcd quorum)."
+  description = "k3s release of every node, e.g. `v1.31.4+k3s1`. What a change does depends on `upgrade_strategy`: `replace` replaces every node; `in-place` keeps them and the system-upgrade-controller upgrades them (docs/runbooks/k3s-upgrade.md). New nodes (scale-ups, autoscaled agents, replacements) always boot this release."
   type        = string
   nullable    = false
 
   validation {
     condition     = can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+\\+k3s[0-9]+$", var.k3s_version))
     error_message = "k3s_version must be a k3s release of the form vX.Y.Z+k3sN, e.g. v1.31.4+k3s1."
+  }
+}
+
+variable "upgrade_strategy" {
+  description = <<-EOT
+    How a `k3s_version` change reaches running nodes. `replace` (the default): the release is baked into every node's
+    cloud-init, so a change replaces every server and agent (the first server's replacement starts an empty etcd: only
+    for clusters that can be rebuilt). `in-place`: the nodes stay; their cloud-init keeps the release they booted
+    (`installed_k3s_version`), and the system-upgrade-controller in the cluster (flux/infrastructure/upgrade) upgrades
+    them, servers first, one at a time, from the release Terraform writes into the cluster (modules/flux-bootstrap
+    `cluster_variables`). Each node's `running_k3s_version` and a plan warning show a node whose kubelet runs another
+    release. Changing the strategy changes nothing on the servers, but switching to `replace` replaces every node whose
+    `installed_k3s_version` differs from `k3s_version`.
+  EOT
+  type        = string
+  default     = "replace"
+  nullable    = false
+
+  validation {
+    condition     = contains(["replace", "in-place"], var.upgrade_strategy)
+    error_message = "upgrade_strategy must be \"replace\" (a k3s_version change replaces the nodes) or \"in-place\" (the system-upgrade-controller upgrades them)."
   }
 }
 

@@ -24,6 +24,21 @@ module "cluster" {
   etcd_snapshot_cron = var.etcd_snapshot_cron
   labels             = merge(var.labels, { environment = var.environment })
 
+  # k3s upgrades: in place by default (the system-upgrade-controller's Plans
+  # in flux/infrastructure/upgrade read the release from the Secret
+  # flux-system/cluster-variables that module.flux writes).
+  upgrade_strategy = var.upgrade_strategy
+
+  # etcd snapshots: schedule above, retention, and the upload to object
+  # storage with its credentials.
+  etcd_snapshot_retention = var.etcd_snapshot_retention
+  etcd_s3                 = var.etcd_s3
+  etcd_s3_credentials     = var.etcd_s3_credentials
+
+  # The Hetzner cloud-controller-manager (flux/infrastructure/controllers/hcloud)
+  # owns node initialisation; autoscaled pools need it.
+  hcloud_cloud_controller = var.hcloud_cloud_controller
+
   # Secret kube-system/hcloud (token, network ID) for the cloud-controller-manager
   # and CSI driver that Flux installs. Always on: a null token fails the plan
   # (hack/tf-env.sh sets TF_VAR_hcloud_token from HCLOUD_TOKEN).
@@ -46,6 +61,11 @@ module "flux" {
   operator_manifest_path = var.flux_operator_manifest_path
   cluster_size           = var.flux_cluster_size
   wait                   = var.flux_wait
+
+  # Post-build variables of the cluster's Flux Kustomizations: the k3s
+  # release the upgrade Plans move every node to, from the same variable as
+  # the nodes' k3s_version.
+  cluster_variables = { K3S_VERSION = var.k3s_version }
 
   ghcr = {
     enabled  = var.ghcr_token != null

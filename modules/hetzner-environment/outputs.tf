@@ -38,3 +38,23 @@ output "flux_cluster_path" {
   description = "Entry point Flux syncs."
   value       = module.flux.cluster_path
 }
+
+output "autoscaler_node_groups" {
+  description = "cluster-autoscaler --nodes values, one per autoscaled pool (<min>:<max>:<type>:<location>:<cluster>-<pool>), for the cluster's flux/infrastructure/controllers/<cluster> patch; empty without autoscaled pools."
+  value       = module.cluster.autoscaler_node_groups
+}
+
+output "cluster_variables" {
+  description = "<namespace>/<name> of the Secret with the Flux post-build variables (K3S_VERSION) that the upgrade Plans read."
+  value       = module.flux.cluster_variables_secret
+}
+
+output "upgrade_strategy" {
+  description = "How a k3s_version change reaches the nodes: in-place (the system-upgrade-controller) or replace."
+  value       = module.cluster.upgrade_strategy
+}
+
+output "etcd_snapshots" {
+  description = "Where the servers' etcd snapshots go: cron, retention and the S3 bucket (endpoint, bucket, folder, region; null without an upload)."
+  value       = module.cluster.etcd_snapshots
+}

@@ -36,9 +36,16 @@ variable "cluster_name" {
 }
 
 variable "k3s_version" {
-  description = "k3s release of every node, e.g. v1.34.4+k3s1. Changing it rolls the nodes (see docs/runbooks/k3s-upgrade.md)."
+  description = "k3s release of every node, e.g. v1.34.4+k3s1: what new nodes boot and, with upgrade_strategy = \"in-place\", the release the system-upgrade-controller moves the running nodes to (written into the Secret flux-system/cluster-variables as K3S_VERSION). See docs/runbooks/k3s-upgrade.md."
   type        = string
   default     = "v1.34.4+k3s1"
+  nullable    = false
+}
+
+variable "upgrade_strategy" {
+  description = "How a k3s_version change reaches running nodes: \"in-place\" (the default here) keeps the servers and lets the system-upgrade-controller upgrade them, servers first, one at a time; \"replace\" replaces every node (the first server's replacement starts an empty etcd)."
+  type        = string
+  default     = "in-place"
   nullable    = false
 }
 
@@ -92,13 +99,17 @@ variable "server_count" {
 }
 
 variable "agent_pools" {
-  description = "Agent pools by name: server_type, count, optional labels, taints and location (see modules/hcloud-k3s-cluster)."
+  description = "Agent pools by name: server_type, count, optional labels, taints and location, or instead of count autoscaling = { min, max } for a pool the cluster autoscaler sizes (needs hcloud_cloud_controller; see modules/hcloud-k3s-cluster and docs/runbooks/autoscaling.md)."
   type = map(object({
     server_type = string
-    count       = number
+    count       = optional(number, 0)
     labels      = optional(map(string), {})
     taints      = optional(list(string), [])
     location    = optional(string)
+    autoscaling = optional(object({
+      min = number
+      max = number
+    }))
   }))
   default  = {}
   nullable = false
@@ -153,6 +164,40 @@ variable "etcd_snapshot_cron" {
   description = "Schedule of k3s etcd snapshots on the servers (five-field cron); null keeps k3s' default (every 12 hours)."
   type        = string
   default     = "0 */6 * * *"
+}
+
+variable "etcd_snapshot_retention" {
+  description = "Snapshots each server keeps (k3s etcd-snapshot-retention), on its disk and, with etcd_s3, in the bucket folder; null keeps k3s' default (5)."
+  type        = number
+  default     = null
+}
+
+variable "etcd_s3" {
+  description = "Upload of every etcd snapshot to S3-compatible object storage (Hetzner Object Storage or any S3): endpoint (host[:port], HTTPS), bucket (must exist), optional folder and region; null uploads nothing. Needs etcd_s3_credentials. Part of every server's cloud-init: changing it replaces the servers. See docs/runbooks/etcd-restore.md."
+  type = object({
+    endpoint = string
+    bucket   = string
+    folder   = optional(string)
+    region   = optional(string)
+  })
+  default = null
+}
+
+variable "etcd_s3_credentials" {
+  description = "Access key and secret key for etcd_s3 (required with it). Pass them as TF_VAR_etcd_s3_credentials='{access_key=\"…\",secret_key=\"…\"}', never in a tfvars file."
+  type = object({
+    access_key = string
+    secret_key = string
+  })
+  default   = null
+  sensitive = true
+}
+
+variable "hcloud_cloud_controller" {
+  description = "The Hetzner cloud-controller-manager (flux/infrastructure/controllers/hcloud) owns node initialisation: every node runs with cloud-provider=external and k3s' own cloud controller and ServiceLB are off. Needed by autoscaled agent pools. Changing it replaces every node."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "labels" {

@@ -37,7 +37,10 @@ func TestSandboxHetznerRoots(t *testing.T) {
 				"cluster_name":                name,
 				"flux_wait":                   false,
 				"flux_operator_manifest_path": manifest,
-			}, map[string]string{"hcloud_token": svc.token})
+			}, map[string]string{"hcloud_token": svc.token,
+				// production.tfvars uploads etcd snapshots, which needs the
+				// bucket's keys (the sandbox uploads nothing).
+				"etcd_s3_credentials": `{access_key="e2e-access",secret_key="e2e-secret"}`})
 			opts.TerraformDir = isolatedRoot(t, tc.env)
 			opts.VarFiles = []string{tc.env + ".tfvars"}
 			opts.SetVarsAfterVarFiles = true // the test's cluster name wins over the tfvars

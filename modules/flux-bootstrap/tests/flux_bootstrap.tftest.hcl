@@ -315,3 +315,47 @@ run "rejects_bad_timeout" {
   }
   expect_failures = [var.timeouts]
 }
+
+run "no_cluster_variables_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(platform_cluster_secret.variables) == 0 && output.cluster_variables_secret == null
+    error_message = "Without cluster_variables there is no variables Secret."
+  }
+}
+
+run "cluster_variables_secret" {
+  command = plan
+
+  variables {
+    cluster_variables = { K3S_VERSION = "v1.34.4+k3s1" }
+  }
+
+  assert {
+    condition = (
+      platform_cluster_secret.variables[0].namespace == "flux-system" &&
+      platform_cluster_secret.variables[0].name == "cluster-variables" &&
+      nonsensitive(platform_cluster_secret.variables[0].data["K3S_VERSION"]) == "v1.34.4+k3s1"
+    )
+    error_message = "cluster_variables must become the Secret flux-system/cluster-variables."
+  }
+  assert {
+    condition     = platform_cluster_secret.variables[0].labels["reconcile.fluxcd.io/watch"] == "Enabled"
+    error_message = "The variables Secret must carry Flux's watch label, so a changed value reconciles at once."
+  }
+  assert {
+    condition     = output.cluster_variables_secret == "flux-system/cluster-variables"
+    error_message = "The output must name the Secret."
+  }
+}
+
+run "cluster_variables_names" {
+  command = plan
+
+  variables {
+    cluster_variables = { "k3s-version" = "v1.34.4+k3s1" }
+  }
+
+  expect_failures = [var.cluster_variables]
+}
