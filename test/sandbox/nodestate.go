@@ -129,6 +129,7 @@ func (h *hostState) cleanNode(netns, cgroup, runtimeDir, cniNet string) error {
 		if err := os.RemoveAll(runtimeDir); err != nil {
 			errs = append(errs, err)
 		}
+		removeContainerLogLinks(containerLogLinks, filepath.Base(runtimeDir))
 	}
 	if cniNet != "" {
 		matches, _ := filepath.Glob("/var/lib/cni/results/" + cniNet + "-*")
@@ -152,6 +153,24 @@ func (h *hostState) cleanNode(netns, cgroup, runtimeDir, cniNet string) error {
 	return errors.Join(errs...)
 }
 
+// containerLogLinks is where every kubelet links its containers' logs
+// (<pod>_<namespace>_<container>-<id>.log; the path is built into the
+// kubelet, not a flag).
+const containerLogLinks = "/var/log/containers"
+
+// removeContainerLogLinks removes the kubelet's links in dir that point
+// into the pod logs of the node tagged tag (<state>/nodes/<tag>/pod-logs),
+// and no other.
+func removeContainerLogLinks(dir, tag string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if target, err := os.Readlink(p); err == nil && strings.Contains(target, "/nodes/"+tag+"/pod-logs/") {
+			_ = os.Remove(p)
+		}
+	}
+}
+
 // cleanAll removes everything recorded: at start (a killed sandbox) and
 // after the last node stopped.
 func (h *hostState) cleanAll() error {
@@ -168,6 +187,7 @@ func (h *hostState) cleanAll() error {
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, err)
 		}
+		removeContainerLogLinks(containerLogLinks, filepath.Base(d))
 	}
 	for _, n := range rec.CNIResults {
 		matches, _ := filepath.Glob("/var/lib/cni/results/" + n + "-*")
@@ -448,6 +468,11 @@ func deleteNetns(name string) error {
 // with SIGKILL could not clean up. `sandbox --clean-host` runs it before the
 // state is deleted. Nothing recorded is not an error.
 func CleanHost(stateDir string) error {
+	lock, err := lockStateDir(stateDir)
+	if err != nil {
+		return err
+	}
+	defer unlockStateDir(lock)
 	h, err := openHostState(filepath.Join(stateDir, "host-state.json"))
 	if err != nil {
 		return err

@@ -49,7 +49,11 @@ func ParseNodeMode(s string) (NodeMode, error) {
 const (
 	nodeAPIAddr      = "127.0.0.1:6444"
 	nodeRegistryAddr = "127.0.0.1:5000"
-	pauseImage       = "registry.k8s.io/pause:3.10"
+	// NodeGitIP is where every real node (and its pods) reaches the
+	// sandbox's Git server (Config.Git): a link-local address on the
+	// node's loopback, as a Hetzner server reaches a Git host outside.
+	NodeGitIP  = "169.254.100.1"
+	pauseImage = "registry.k8s.io/pause:3.10"
 )
 
 // mirroredRegistries are the upstream registries every node's containerd
@@ -73,6 +77,7 @@ type realNode struct {
 	procs   []*proc
 	proxies []*tcpProxy
 	regSrv  *http.Server
+	gitSrv  *http.Server
 	routes  map[string]string // destination → gateway ("" = on link)
 }
 
@@ -207,7 +212,8 @@ func linkExists(ns, name string) bool { return ipCmd("-n", ns, "link", "show", n
 // listeners serves, inside the node's namespace, the apiserver on
 // 127.0.0.1:6444 (kubelet, kube-proxy) and, on servers, on <node ip>:6443
 // (the kubernetes Service's endpoint), both forwarded to the cluster's
-// apiserver; and the image registry on 127.0.0.1:5000.
+// apiserver; the image registry on 127.0.0.1:5000; and the Git server on
+// NodeGitIP:80, which the node's pods reach through their gateway.
 func (n *realNode) listeners() error {
 	target := func() (string, error) {
 		u, ok := n.c.apiURL()
@@ -234,6 +240,18 @@ func (n *realNode) listeners() error {
 		}
 		n.regSrv = &http.Server{Handler: reg, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = n.regSrv.Serve(ln) }()
+	}
+	if git := n.c.s.cfg.Git; git != nil {
+		if err := ipCmd("-n", n.netns, "addr", "replace", NodeGitIP+"/32", "dev", "lo"); err != nil {
+			return err
+		}
+		addr := net.JoinHostPort(NodeGitIP, "80")
+		ln, err := listenInNetns(netnsPath(n.netns), addr)
+		if err != nil {
+			return fmt.Errorf("listen %s in %s: %w", addr, n.netns, err)
+		}
+		n.gitSrv = &http.Server{Handler: git, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = n.gitSrv.Serve(ln) }()
 	}
 	return nil
 }
@@ -577,6 +595,9 @@ func (n *realNode) stop() {
 	}
 	for _, p := range n.proxies {
 		p.Close()
+	}
+	if n.gitSrv != nil {
+		_ = n.gitSrv.Close()
 	}
 	if n.regSrv != nil {
 		_ = n.regSrv.Close()

@@ -60,6 +60,10 @@ type Config struct {
 	// node's namespace on 127.0.0.1:5000, the mirror containerd uses for
 	// docker.io, ghcr.io and registry.k8s.io. Optional.
 	Registry http.Handler
+	// Git serves Git repositories (smart HTTP, read-only: NewGitServer)
+	// inside every real node's namespace on NodeGitIP:80, where Flux's
+	// source-controller fetches the checkout `up` publishes. Optional.
+	Git http.Handler
 	// LoadBalancers resolves load balancer IPs in server URLs (optional).
 	LoadBalancers LoadBalancerResolver
 	// Logf logs (default: standard logger). Secrets are never logged.
@@ -73,6 +77,7 @@ type Sandbox struct {
 	cancel context.CancelFunc
 
 	host *hostState // what real nodes create outside StateDir
+	lock *os.File   // this process's hold on StateDir
 
 	mu       sync.Mutex
 	clusters map[string]*cluster
@@ -131,16 +136,22 @@ func New(cfg Config) (*Sandbox, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "clusters"), 0o700); err != nil {
 		return nil, err
 	}
+	lock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
 	host, err := openHostState(filepath.Join(cfg.StateDir, "host-state.json"))
 	if err != nil {
+		unlockStateDir(lock)
 		return nil, err
 	}
 	// A sandbox killed while real nodes ran left them behind: remove them.
 	if err := host.cleanAll(); err != nil {
+		unlockStateDir(lock)
 		return nil, fmt.Errorf("sandbox: removing what an earlier run left: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Sandbox{cfg: cfg, ctx: ctx, cancel: cancel, host: host, clusters: map[string]*cluster{}, machines: map[int64]*machine{}}, nil
+	return &Sandbox{cfg: cfg, ctx: ctx, cancel: cancel, host: host, lock: lock, clusters: map[string]*cluster{}, machines: map[int64]*machine{}}, nil
 }
 
 // SetLoadBalancers installs the load balancer resolver (before servers
@@ -350,6 +361,7 @@ func (s *Sandbox) Close() error {
 	// Bridge namespaces and the kubelet's host sysctls go last.
 	err := s.host.cleanAll()
 	_ = os.Remove(s.cfg.RuntimeDir) // only when empty: other sandboxes may share it
+	unlockStateDir(s.lock)
 	return err
 }
 

@@ -42,6 +42,7 @@ func main() {
 		lbEvery     = flag.Duration("lb-sync", 2*time.Second, "how often load balancer forwards follow the emulator state")
 		nodes       = flag.String("nodes", "api", "node mode: api (Nodes registered through the API, no pod runs) or real (kubelet, containerd, CNI and kube-proxy per node in its own network namespace)")
 		registryDir = flag.String("registry-dir", "", "real nodes: OCI registry directory served to every node as the mirror of docker.io, ghcr.io and registry.k8s.io (default: $PLATFORM_CACHE/registry when it exists)")
+		gitDir      = flag.String("git-dir", "", "real nodes: directory of bare Git repositories served read-only to every node and pod on http://"+sandbox.NodeGitIP+"/<name>.git (`up` publishes the checkout there)")
 		runtimeDir  = flag.String("runtime-dir", "/run/sbx", "real nodes: short directory for sockets, kubelet roots and pod namespaces (removed at stop)")
 		tokens      hcloudemu.TokenFlags
 	)
@@ -67,19 +68,24 @@ func main() {
 	if err != nil {
 		log.Fatalf("--nodes: %v", err)
 	}
-	var registry http.Handler
+	var registry, git http.Handler
 	if mode == sandbox.NodesReal {
 		if registry, err = sandbox.OpenImageRegistry(*registryDir); err != nil {
 			log.Fatal(err)
 		}
+		if *gitDir != "" {
+			if git, err = sandbox.NewGitServer(*gitDir); err != nil {
+				log.Fatal(err)
+			}
+		}
 	}
 	sb, err := sandbox.New(sandbox.Config{StateDir: filepath.Join(*stateDir, "clusters"),
 		ControlPlane:      sandbox.ControlPlaneOptions{BinDir: *kubeBin, APIServerMemLimit: *apiMem},
-		HeartbeatInterval: *heartbeat, NodeGrace: *grace, Nodes: mode, RuntimeDir: *runtimeDir, Registry: registry})
+		HeartbeatInterval: *heartbeat, NodeGrace: *grace, Nodes: mode, RuntimeDir: *runtimeDir, Registry: registry, Git: git})
 	if err != nil {
 		log.Fatal(err)
 	}
-	lbs := &sandbox.EmulatorLoadBalancers{Logf: log.Printf}
+	lbs := &sandbox.EmulatorLoadBalancers{Logf: log.Printf, Nodes: sb}
 	// The resolver needs the emulator, and the emulator needs the hook:
 	// install the hook once both exist so restored servers see it.
 	emu, err := hcloudemu.New(hcloudemu.Config{StateDir: filepath.Join(*stateDir, "emulator"), Speed: *speed,
