@@ -21,6 +21,10 @@ import (
 type EmulatorLoadBalancers struct {
 	Emu  *hcloudemu.Emulator
 	Logf func(format string, args ...any)
+	// Nodes, when set, sends a target that runs a real node to the node's
+	// own address inside its network namespace (where kube-proxy serves
+	// NodePorts), as a Hetzner load balancer reaches a server.
+	Nodes NodeNetworks
 
 	mu       sync.Mutex
 	forwards map[string]*tcpForward // listen address → forward
@@ -90,6 +94,12 @@ type lbTarget struct {
 	running bool
 }
 
+// NodeNetworks finds a real node's network namespace and address by its
+// server ID (*Sandbox implements it).
+type NodeNetworks interface {
+	NodeNetwork(serverID int64) (nsPath, ip string, ok bool)
+}
+
 // LoadBalancerTargets implements LoadBalancerResolver.
 func (r *EmulatorLoadBalancers) LoadBalancerTargets(project, ip string) ([]int64, bool) {
 	for _, v := range r.loadBalancers()[project] {
@@ -136,6 +146,11 @@ func (r *EmulatorLoadBalancers) sync() {
 						continue
 					}
 					dst := net.JoinHostPort(t.addr, strconv.Itoa(p[1]))
+					if r.Nodes != nil {
+						if ns, ip, ok := r.Nodes.NodeNetwork(t.id); ok {
+							dst = netnsTarget(ns, net.JoinHostPort(ip, strconv.Itoa(p[1])))
+						}
+					}
 					if healthy(dst) {
 						targets = append(targets, dst)
 					}
@@ -175,7 +190,7 @@ func (r *EmulatorLoadBalancers) sync() {
 
 // healthy is the TCP health check: the target accepts a connection.
 func healthy(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+	c, err := dialTarget(addr, 300*time.Millisecond)
 	if err != nil {
 		return false
 	}

@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 )
@@ -76,7 +78,7 @@ func (p *tcpProxy) handle(c net.Conn) {
 	if err != nil {
 		return
 	}
-	up, err := net.DialTimeout("tcp", target, 5*time.Second)
+	up, err := dialTarget(target, 5*time.Second)
 	if err != nil {
 		return
 	}
@@ -90,6 +92,21 @@ func (p *tcpProxy) handle(c net.Conn) {
 	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
 	<-done
+}
+
+// netnsTarget names addr as dialled from inside the network namespace at
+// nsPath (a real node's): what dialTarget understands.
+func netnsTarget(nsPath, addr string) string { return nsPath + "#" + addr }
+
+// dialTarget dials host:port, or from inside a namespace a netnsTarget.
+func dialTarget(target string, timeout time.Duration) (net.Conn, error) {
+	ns, addr, inNS := strings.Cut(target, "#")
+	if !inNS {
+		return net.DialTimeout("tcp", target, timeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return dialInNetns(ctx, ns, addr)
 }
 
 // Close stops listening and cuts open connections.
