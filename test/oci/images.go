@@ -52,9 +52,22 @@ func systemFiles(t *Tree, user string, id int, home string) error {
 	)
 }
 
+// distrolessOSRelease is static-debian12's /etc/os-release.
+const distrolessOSRelease = `PRETTY_NAME="Distroless"
+NAME="Debian GNU/Linux"
+ID="debian"
+VERSION_ID="12"
+VERSION="Debian GNU/Linux 12 (bookworm)"
+HOME_URL="https://github.com/GoogleContainerTools/distroless"
+SUPPORT_URL="https://github.com/GoogleContainerTools/distroless/blob/master/README.md"
+BUG_REPORT_URL="https://github.com/GoogleContainerTools/distroless/issues/new"
+`
+
 // distroless adds what gcr.io/distroless/static-debian12:nonroot carries
 // for a static binary: users root, nobody and nonroot (65532) with their
-// home directories, /tmp, the CA bundle and nsswitch.conf.
+// home directories, /tmp, the CA bundle, nsswitch.conf and the base's
+// /etc/os-release (the Flux Operator checks it before installing Flux: it
+// supports distroless 12 and later).
 func distroless() (*Tree, error) {
 	t := NewTree()
 	steps := []error{
@@ -62,6 +75,7 @@ func distroless() (*Tree, error) {
 		t.Dir("/root", 0o700, Root),
 		t.Dir("/home/nonroot", 0o700, Owner{65532, 65532}),
 		t.Dir("/etc/ssl/certs", 0o755, Root),
+		t.File("/etc/os-release", []byte(distrolessOSRelease), 0o644, Root),
 	}
 	if err := errors.Join(steps...); err != nil {
 		return nil, err

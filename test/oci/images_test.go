@@ -28,7 +28,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/sre-platform/platform/internal/testenv"
+	"github.com/sre-platform/platform/test/testenv"
 )
 
 func testBuilder(t *testing.T, cache string) *Builder {
@@ -499,6 +499,13 @@ func TestFluxImages(t *testing.T) {
 				root := rootfs(t, built.Image)
 				if _, err := os.Stat(filepath.Join(root, "data", "flux", release, "source-controller.yaml")); err != nil {
 					t.Errorf("operator image lacks its Flux %s manifests: %v", release, err)
+				}
+				// The operator refuses to install Flux from a container
+				// whose os-release is not distroless/RHEL of a supported
+				// version ("failed to read /etc/os-release").
+				osr, err := os.ReadFile(filepath.Join(root, "etc", "os-release"))
+				if err != nil || !strings.Contains(string(osr), `ID="debian"`) || !strings.Contains(string(osr), `VERSION_ID="12"`) {
+					t.Errorf("operator image's /etc/os-release = %q (%v), want Debian 12 (distroless)", osr, err)
 				}
 			}
 			testenv.Require(t, os.Getuid() == 0, "root (the image's files run chrooted as the image's user)", "run the image tests as root")
