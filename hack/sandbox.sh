@@ -48,7 +48,10 @@ live_pid() {
   pid=$(cat "$pidfile")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bindir/sandbox" ] || return 1
+  # A rebuilt binary leaves the running one as "<path> (deleted)".
+  local exe
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  [ "${exe% (deleted)}" = "$bindir/sandbox" ] || return 1
   echo "$pid"
 }
 
@@ -94,7 +97,7 @@ up() {
     # setsid: its own session, so a closing terminal does not stop it.
     setsid "$bindir/sandbox" --state-dir "$dir/state" --listen "$listen" --admin-listen "$admin_listen" \
       --speed "$speed" --ipv4-pool "$pool" --kube-bin-dir "$kube" --token "sandbox:$(cat "$dir/token")" \
-      --nodes "$nodes_mode" >>"$log" 2>&1 </dev/null &
+      --nodes "$nodes_mode" --git-dir "$dir/git" >>"$log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pidfile"
     local i
@@ -106,20 +109,33 @@ up() {
     [ -f "$dir/state/endpoints.json" ] || die "sandbox: no endpoints after 10s (log: $log)"
     say "sandbox: started (pid $pid), Hetzner API http://$listen/v1, log $log"
   fi
-  local manifest
+  local manifest commit="" flux_wait=false
   manifest=$("$bindir/flux-operator-manifest" -version "$operator_version" -cache "$CACHE")
+  if [ "$nodes_mode" = real ]; then
+    # What Flux syncs: the working tree as it is now, uncommitted edits too.
+    commit=$("$bindir/sandbox-up" publish --checkout "$ROOT" --repo "$dir/git/platform.git" | tail -n1)
+    flux_wait=true
+  fi
   "$ROOT/hack/tf-mirror.sh" >"$dir/tf-mirror.log" || { cat "$dir/tf-mirror.log" >&2; die "sandbox: tf-mirror failed"; }
   tf_init
   say "sandbox: terraform apply environments/sandbox (log: $dir/terraform.log)"
-  tf_run apply "$manifest" || die "sandbox: terraform apply failed (log: $dir/terraform.log; retry: go tool task up)"
+  tf_run apply "$manifest" -var "flux_wait=$flux_wait" || die "sandbox: terraform apply failed (log: $dir/terraform.log; retry: go tool task up)"
   (umask 077 && terraform -chdir="$tfroot" output -raw kubeconfig >"$dir/kubeconfig.tmp")
   mv "$dir/kubeconfig.tmp" "$dir/kubeconfig"
   chmod 600 "$dir/kubeconfig"
-  local nodes
+  local nodes app_url=""
   nodes=$(terraform -chdir="$tfroot" output -json node_names | tr -d '[]" \n')
-  "$bindir/sandbox-up" --kubeconfig "$dir/kubeconfig" --nodes "$nodes"
+  if [ -n "$commit" ]; then
+    app_url=$(terraform -chdir="$tfroot" output -raw app_url)
+    "$bindir/sandbox-up" wait --kubeconfig "$dir/kubeconfig" --nodes "$nodes" --commit "$commit" --app-url "$app_url" ||
+      die "sandbox: Flux did not deliver $commit (go tool task status shows every Kustomization)"
+  else
+    "$bindir/sandbox-up" wait --kubeconfig "$dir/kubeconfig" --nodes "$nodes"
+    say "sandbox: API-only nodes run no pod: Flux is installed but does not reconcile"
+  fi
   say "sandbox: up in $(($(date +%s) - start))s"
   say ""
+  [ -n "$app_url" ] && say "  app:  $app_url   (the frontend; /api/ reaches the backend through nginx in the cluster)"
   say "  export KUBECONFIG=$dir/kubeconfig"
   say "  kubectl get nodes -o wide; kubectl -n flux-system get fluxinstance flux"
   say "  export HCLOUD_ENDPOINT=http://$listen/v1 HCLOUD_TOKEN=\$(cat $dir/token)   # hcloud CLI / Terraform by hand"
@@ -129,13 +145,13 @@ up() {
 # tf_init: terraform init of environments/sandbox with its data dir and state
 # inside the sandbox folder (so `down` removes them and another
 # PLATFORM_CACHE gets its own).
-# tf_run apply|destroy MANIFEST: terraform against the running sandbox; the
+# tf_run apply|destroy MANIFEST [ARG...]: terraform against the running sandbox; the
 # full output goes to terraform.log, progress lines to the terminal.
 tf_run() {
   local rc
   set +e
   TF_VAR_hcloud_token=$(cat "$dir/token") terraform -chdir="$tfroot" "$1" -input=false -auto-approve -no-color \
-    -var-file=sandbox.tfvars -var "hcloud_endpoint=http://$listen/v1" -var "operator_manifest_path=$2" 2>&1 |
+    -var-file=sandbox.tfvars -var "hcloud_endpoint=http://$listen/v1" -var "operator_manifest_path=$2" "${@:3}" 2>&1 |
     tee "$dir/terraform.log" |
     grep --line-buffered -E '^(Apply complete|Destroy complete|No changes)|(Creation|Modifications|Destruction) complete after'
   rc=${PIPESTATUS[0]}
@@ -224,6 +240,10 @@ for c in json.load(sys.stdin)["clusters"] or []:
         c["id"], c["project"], c.get("endpoint") or "-", ",".join(c["servers"] or []),
         ", ".join(c["nodes"] or []), c["apiserver_rss_mib"], c["etcd_rss_mib"]))' 2>/dev/null ||
       say "    (admin API not answering)"
+    if [ -f "$dir/kubeconfig" ] && [ -x "$bindir/sandbox-up" ]; then
+      say ""
+      "$bindir/sandbox-up" status --kubeconfig "$dir/kubeconfig" || say "  (cluster not answering)"
+    fi
   else
     [ -f "$pidfile" ] && say "sandbox: stale pid file $pidfile (process gone)"
     say "sandbox: not running"

@@ -23,3 +23,8 @@ output "flux_cluster_path" {
   description = "Entry point the FluxInstance names."
   value       = module.flux.cluster_path
 }
+
+output "app_url" {
+  description = "The frontend through the apps load balancer (its API calls reach the backend through nginx in the cluster)."
+  value       = "http://${hcloud_load_balancer.apps.ipv4}/"
+}

@@ -61,8 +61,48 @@ variable "operator_manifest_path" {
 }
 
 variable "flux_cluster_path" {
-  description = "Entry point the FluxInstance names. Nothing is synced in the sandbox (no pods run); the shared topology mirrors one cluster hosting every environment."
+  description = "Entry point the FluxInstance syncs: the sandbox's own (the develop apps, without what needs charts from the internet)."
   type        = string
-  default     = "flux/clusters/shared"
+  default     = "flux/clusters/sandbox"
   nullable    = false
+}
+
+variable "flux_git_url" {
+  description = "Repository Flux syncs. `go tool task up` publishes the checkout's working tree to the sandbox's Git server, which every real node and pod reaches on 169.254.100.1."
+  type        = string
+  default     = "http://169.254.100.1/platform.git"
+  nullable    = false
+}
+
+variable "flux_git_ref" {
+  description = "Reference Flux syncs: the branch `up` publishes the working tree to."
+  type        = string
+  default     = "refs/heads/sandbox"
+  nullable    = false
+}
+
+variable "flux_wait" {
+  description = "Wait for the FluxInstance to be Ready (Flux installed and the first sync applied). True with real nodes; false where no pod runs (API-only nodes)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "sops_age_key" {
+  description = "age private key kustomize-controller decrypts SOPS Secrets with (the `sops-age` Secret); `go tool task up` generates one per sandbox and never writes it into the checkout."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "frontend_node_port" {
+  description = "NodePort of the frontend Service (flux/apps/environments/sandbox) the apps load balancer forwards port 80 to."
+  type        = number
+  default     = 30080
+  nullable    = false
+
+  validation {
+    condition     = var.frontend_node_port >= 30000 && var.frontend_node_port <= 32767
+    error_message = "The frontend_node_port must be in the NodePort range 30000-32767."
+  }
 }
