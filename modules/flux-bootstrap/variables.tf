@@ -247,7 +247,7 @@ variable "cluster_variables" {
     Post-build variables for the cluster's Flux Kustomizations, written after the FluxInstance into the Secret
     `flux-system/cluster-variables` that a Kustomization reads with
     `spec.postBuild.substituteFrom: [{kind: Secret, name: cluster-variables}]`. Values Terraform already knows and git
-    should not repeat, e.g. `{ K3S_VERSION = var.k3s_version }` for the k3s upgrade Plans (flux/infrastructure/upgrade).
+    should not repeat, e.g. `{ K3S_VERSION = var.k3s_version }` for the k3s upgrade Plans (docs/runbooks/k3s-upgrade.md).
     Names are Flux variable names (letters, digits, `_`, not starting with a digit). Empty (the default): no Secret.
   EOT
   type        = map(string)

@@ -25,7 +25,7 @@ variable "upgrade_strategy" {
     How a `k3s_version` change reaches running nodes. `replace` (the default): the release is baked into every node's
     cloud-init, so a change replaces every server and agent (the first server's replacement starts an empty etcd: only
     for clusters that can be rebuilt). `in-place`: the nodes stay; their cloud-init keeps the release they booted
-    (`installed_k3s_version`), and the system-upgrade-controller in the cluster (flux/infrastructure/upgrade) upgrades
+    (`installed_k3s_version`), and the system-upgrade-controller in the cluster (docs/runbooks/k3s-upgrade.md) upgrades
     them, servers first, one at a time, from the release Terraform writes into the cluster (modules/flux-bootstrap
     `cluster_variables`). Each node's `running_k3s_version` and a plan warning show a node whose kubelet runs another
     release. Changing the strategy changes nothing on the servers, but switching to `replace` replaces every node whose

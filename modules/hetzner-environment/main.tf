@@ -25,7 +25,7 @@ module "cluster" {
   labels             = merge(var.labels, { environment = var.environment })
 
   # k3s upgrades: in place by default (the system-upgrade-controller's Plans
-  # in flux/infrastructure/upgrade read the release from the Secret
+  # (docs/runbooks/k3s-upgrade.md) read the release from the Secret
   # flux-system/cluster-variables that module.flux writes).
   upgrade_strategy = var.upgrade_strategy
 
