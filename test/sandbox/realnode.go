@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,17 @@ const (
 	// node's loopback, as a Hetzner server reaches a Git host outside.
 	NodeGitIP  = "169.254.100.1"
 	pauseImage = "registry.k8s.io/pause:3.10"
+)
+
+// Memory of the node daemons: their live heaps are small here (a few MiB),
+// so a lower GOGC than Go's 100 keeps the heap close to them, and a soft
+// GOMEMLIMIT bounds a burst. containerd's shims inherit containerd's
+// environment. (Most of each daemon's RSS is its binary's mapped code and
+// data, shared between the nodes: see NodeMemory.)
+var (
+	containerdEnv = []string{"GOGC=40", "GOMEMLIMIT=60MiB"}
+	kubeletEnv    = []string{"GOGC=40", "GOMEMLIMIT=100MiB"}
+	kubeProxyEnv  = []string{"GOGC=40", "GOMEMLIMIT=50MiB"}
 )
 
 // mirroredRegistries are the upstream registries every node's containerd
@@ -137,6 +149,10 @@ func (c *cluster) startRealNode(ctx context.Context, m *machine, spec NodeSpec) 
 		}
 	}()
 	if err := n.network(); err != nil {
+		return nil, err
+	}
+	// The apiserver reaches this node's kubelet from inside its namespace.
+	if err := c.cp.SetNodeNetns(n.ip, netnsPath(n.netns)); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{n.runDir, n.dataDir} {
@@ -330,7 +346,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 	if err := writeFileAtomic(path, []byte(conf), 0o600); err != nil {
 		return err
 	}
-	p, err := n.startIn("containerd", "/usr/bin/containerd", []string{"--config", path}, []string{"GOMEMLIMIT=60MiB"})
+	p, err := n.startIn("containerd", "/usr/bin/containerd", []string{"--config", path}, containerdEnv)
 	if err != nil {
 		return err
 	}
@@ -437,7 +453,7 @@ func (n *realNode) startKubelet() error {
 		"--node-labels=" + strings.Join(labels, ","),
 		"--v=0",
 	}
-	_, err = n.startIn("kubelet", filepath.Join(n.c.s.cfg.ControlPlane.BinDir, "kubelet"), args, []string{"GOMEMLIMIT=100MiB"})
+	_, err = n.startIn("kubelet", filepath.Join(n.c.s.cfg.ControlPlane.BinDir, "kubelet"), args, kubeletEnv)
 	return err
 }
 
@@ -471,7 +487,7 @@ func (n *realNode) startKubeProxy() error {
 		return err
 	}
 	_, err = n.startIn("kube-proxy", filepath.Join(n.c.s.cfg.ControlPlane.BinDir, "kube-proxy"),
-		[]string{"--config=" + cfgPath, "--v=0"}, []string{"GOMEMLIMIT=50MiB"})
+		[]string{"--config=" + cfgPath, "--v=0"}, kubeProxyEnv)
 	return err
 }
 
@@ -576,20 +592,33 @@ func (n *realNode) exited() *proc {
 	return nil
 }
 
-// RSS sums the resident memory of every process of the node (daemons,
-// shims, containers).
-func (n *realNode) rss() int64 {
-	var total int64
+// memory sums the memory of every process of the node (daemons, shims,
+// containers).
+func (n *realNode) memory() NodeMemory {
+	m := NodeMemory{ByCommand: map[string]ProcessMemory{}}
 	for _, pid := range cgroupPIDs(n.cgroup) {
-		total += pidRSS(pid)
+		rss, pss, anon := pidMemory(pid)
+		m.RSS += rss
+		m.PSS += pss
+		m.Anon += anon
+		m.Processes++
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		name := strings.TrimSpace(string(comm))
+		c := m.ByCommand[name]
+		c.RSS += rss
+		c.PSS += pss
+		c.Anon += anon
+		c.Count++
+		m.ByCommand[name] = c
 	}
-	return total
+	return m
 }
 
 // stop ends the node: daemons (kubelet and kube-proxy first), every
 // process left in its cgroup tree, its listeners, mounts, runtime
 // directory, cgroups and namespace. The cluster's bridge namespace stays.
 func (n *realNode) stop() {
+	n.c.cp.RemoveNodeNetns(n.ip, netnsPath(n.netns))
 	for i := len(n.procs) - 1; i >= 0; i-- {
 		n.procs[i].stop(3 * time.Second)
 	}
@@ -740,9 +769,31 @@ func OpenImageRegistry(dir string) (http.Handler, error) {
 	return reg.Handler(), nil
 }
 
-// RealNodeRSS is the resident memory of every real node's processes
-// (containerd, its shims and containers, kubelet, kube-proxy) by node name.
-func (s *Sandbox) RealNodeRSS() map[string]int64 {
+// NodeMemory is what a real node's processes (containerd, its shims and
+// containers, kubelet, kube-proxy) use, in bytes. RSS counts every resident
+// page of each process, so pages several processes share (the same
+// binaries in every node, containerd's shims) count once per process: an
+// upper bound. PSS divides each shared page among the processes mapping it:
+// the sum over all processes is the memory they really take.
+type NodeMemory struct {
+	RSS, PSS int64
+	// Anon is the anonymous (heap, stacks) part of RSS; the rest is mapped
+	// files, mostly the binaries' code and data.
+	Anon      int64
+	Processes int
+	// ByCommand splits the sums by process name (containerd,
+	// containerd-shim, kubelet, kube-proxy, pause, coredns, ...).
+	ByCommand map[string]ProcessMemory
+}
+
+// ProcessMemory is the memory of Count processes of one name, in bytes.
+type ProcessMemory struct {
+	RSS, PSS, Anon int64
+	Count          int
+}
+
+// RealNodeMemory is the memory of every real node's processes by node name.
+func (s *Sandbox) RealNodeMemory() map[string]NodeMemory {
 	s.mu.Lock()
 	var nodes []*realNode
 	for _, m := range s.machines {
@@ -753,9 +804,38 @@ func (s *Sandbox) RealNodeRSS() map[string]int64 {
 		m.mu.Unlock()
 	}
 	s.mu.Unlock()
-	out := map[string]int64{}
+	out := map[string]NodeMemory{}
 	for _, n := range nodes {
-		out[n.spec.Name] = n.rss()
+		out[n.spec.Name] = n.memory()
 	}
 	return out
+}
+
+// pidMemory is a process's resident set size, proportional set size and
+// anonymous resident memory in bytes, from /proc/<pid>/smaps_rollup (zero
+// when it is gone).
+func pidMemory(pid int) (rss, pss, anon int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, 0, 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 || f[2] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "Rss:":
+			rss = kb << 10
+		case "Pss:":
+			pss = kb << 10
+		case "Anonymous:":
+			anon = kb << 10
+		}
+	}
+	return rss, pss, anon
 }

@@ -27,7 +27,7 @@ import (
 
 // realNodeGate skips unless the real-node tests are asked for and fails
 // (strict runner) when what they need is missing.
-func realNodeGate(t *testing.T) (bins string, registry http.Handler) {
+func realNodeGate(t testing.TB) (bins string, registry http.Handler) {
 	t.Helper()
 	if os.Getenv("PLATFORM_SANDBOX_REAL_TESTS") != "1" {
 		t.Skip("SKIP: runs kubelet, containerd and kube-proxy per node as root; runs with PLATFORM_SANDBOX_REAL_TESTS=1 (test/plan/sandbox.yaml, tier 3)")
@@ -43,17 +43,20 @@ func realNodeGate(t *testing.T) (bins string, registry http.Handler) {
 	return bins, reg
 }
 
-func startRealStack(t *testing.T, bins string, registry http.Handler, stateDir, subnet string) *stack {
+// startRealStack starts the emulator and a real-node sandbox; they log
+// through logf (default t.Logf).
+func startRealStack(t testing.TB, bins string, registry http.Handler, stateDir, subnet string, logf ...func(string, ...any)) *stack {
 	t.Helper()
+	logf = append(logf, t.Logf)
 	sb, err := New(Config{StateDir: filepath.Join(stateDir, "sandbox"), ControlPlane: ControlPlaneOptions{BinDir: bins, StopGrace: 5 * time.Second},
-		HeartbeatInterval: time.Second, NodeGrace: 20 * time.Second, JoinRetry: 500 * time.Millisecond, Logf: t.Logf,
+		HeartbeatInterval: time.Second, NodeGrace: 20 * time.Second, JoinRetry: 500 * time.Millisecond, Logf: logf[0],
 		Nodes: NodesReal, Registry: registry})
 	if err != nil {
 		t.Fatal(err)
 	}
 	emu, err := hcloudemu.New(hcloudemu.Config{StateDir: filepath.Join(stateDir, "emulator"), Speed: 50,
 		IPv4Pool: netip.MustParsePrefix(subnet + ".0/24"), Tokens: []hcloudemu.Token{{Project: "p", Token: testToken}},
-		Hook: sb, Logf: t.Logf})
+		Hook: sb, Logf: logf[0]})
 	if err != nil {
 		sb.Close()
 		t.Fatal(err)
@@ -107,8 +110,9 @@ func takeHostSnapshot(t *testing.T, tag string) hostSnapshot {
 // on another node reaches them through a ClusterIP Service by DNS name... and
 // a NodePort answers on a node's address; the backend and frontend images
 // run with the platform's security contexts in a namespace enforcing Pod
-// Security "restricted" (checkRestrictedApps); stopping leaves nothing on
-// the host.
+// Security "restricted" (checkRestrictedApps); `kubectl logs` and `exec`
+// reach a backend pod through the apiserver (checkLogsExec); stopping leaves
+// nothing on the host.
 func TestRealNodes(t *testing.T) {
 	bins, registry := realNodeGate(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
@@ -219,16 +223,23 @@ func TestRealNodes(t *testing.T) {
 		return fmt.Errorf("client pod %s", p.Status.Phase)
 	})
 	checkRestrictedApps(ctx, t, admin, s.sb, "cp-1")
+	// kubectl logs and exec reach the kubelets inside the node namespaces.
+	adminCfg, err := ClientConfig(url, pki, "admin", []string{"system:masters"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLogsExec(ctx, t, adminCfg, admin, "default", "app=backend")
 
 	for _, pr := range s.sb.Clusters() {
 		t.Logf("cluster %s: apiserver %d MiB, etcd %d MiB, controller manager + scheduler %d MiB RSS", pr.ID, pr.APIServerMB, pr.EtcdMB, pr.ControllersMB)
 	}
-	var total int64
-	for name, rss := range s.sb.RealNodeRSS() {
-		t.Logf("node %s: RSS %d MiB (containerd, shims, containers, kubelet, kube-proxy)", name, rss>>20)
-		total += rss
+	var total NodeMemory
+	for name, m := range s.sb.RealNodeMemory() {
+		t.Logf("node %s: RSS %d MiB, PSS %d MiB (%d processes: containerd, shims, containers, kubelet, kube-proxy)", name, m.RSS>>20, m.PSS>>20, m.Processes)
+		total.RSS += m.RSS
+		total.PSS += m.PSS
 	}
-	t.Logf("real nodes together: %d MiB", total>>20)
+	t.Logf("real nodes together: RSS %d MiB, PSS %d MiB", total.RSS>>20, total.PSS>>20)
 
 	s.stop()
 	after := takeHostSnapshot(t, tag)
