@@ -382,7 +382,9 @@ func killedSandbox(t *testing.T, bins string, registry http.Handler, cleanHost b
 		t.Fatalf("node not fully up: netns %v, %d mounts, pids %v", live.netns, len(live.mounts), pids)
 	}
 	// The sandbox "dies" without its teardown; the next one on the same
-	// state cleans up before anything else.
+	// state cleans up before anything else. A dead process's state lock
+	// goes with it: release it as the kernel would.
+	unlockStateDir(s.sb.lock)
 	var next *Sandbox
 	if cleanHost {
 		if err := CleanHost(filepath.Join(state, "sandbox")); err != nil {
