@@ -260,12 +260,12 @@ func DeliveredAt(d Delivery, commit string) error {
 			return fmt.Errorf("%w: Kustomization %s/%s: %s: %s", ErrDeliveryFailed, o.Namespace, o.Name, o.Reason, oneLine(o.Message))
 		}
 		if !at(o.Revision) || o.Ready != "True" {
-			return fmt.Errorf("Kustomization %s/%s Ready=%s at %q, waiting for %s", o.Namespace, o.Name, orDash(o.Ready), o.Revision, commit)
+			return fmt.Errorf("kustomization %s/%s Ready=%s at %q, waiting for %s", o.Namespace, o.Name, orDash(o.Ready), o.Revision, commit)
 		}
 	}
 	for _, s := range d.Deployments {
 		if s.Avail < s.Want || s.Updated < s.Want {
-			return fmt.Errorf("Deployment %s/%s: %d/%d available", s.Namespace, s.Name, s.Avail, s.Want)
+			return fmt.Errorf("deployment %s/%s: %d/%d available", s.Namespace, s.Name, s.Avail, s.Want)
 		}
 	}
 	return nil
