@@ -37,10 +37,13 @@ func TestSandboxHetznerRoots(t *testing.T) {
 				"cluster_name":                name,
 				"flux_wait":                   false,
 				"flux_operator_manifest_path": manifest,
-			}, map[string]string{"hcloud_token": svc.token,
+			}, map[string]string{"hcloud_token": svc.token})
+			if tc.env == "production" {
 				// production.tfvars uploads etcd snapshots, which needs the
-				// bucket's keys (the sandbox uploads nothing).
-				"etcd_s3_credentials": `{access_key="e2e-access",secret_key="e2e-secret"}`})
+				// bucket's keys (the sandbox uploads nothing); staging keeps
+				// them on the servers and must not get keys.
+				opts.EnvVars["TF_VAR_etcd_s3_credentials"] = `{access_key="e2e-access",secret_key="e2e-secret"}`
+			}
 			opts.TerraformDir = isolatedRoot(t, tc.env)
 			opts.VarFiles = []string{tc.env + ".tfvars"}
 			opts.SetVarsAfterVarFiles = true // the test's cluster name wins over the tfvars

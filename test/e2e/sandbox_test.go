@@ -161,11 +161,18 @@ func TestSandbox(t *testing.T) {
 func sandboxSuite(t *testing.T, applies string) (svc *sandboxService, operatorManifest string) {
 	t.Helper()
 	gate(t, "PLATFORM_E2E_SANDBOX", "starts a sandbox service and applies "+applies+" to it; runs with PLATFORM_E2E_SANDBOX=1 (test/plan/e2e.yaml)")
+	bins, manifest := sandboxPrerequisites(t)
+	return startSandbox(t, bins), manifest
+}
+
+// sandboxPrerequisites: the kube binaries and the Flux Operator manifest.
+func sandboxPrerequisites(t *testing.T) (bins, operatorManifest string) {
+	t.Helper()
 	bins, err := sandbox.FindKubeBinaries("")
 	testenv.Require(t, err == nil, "kube-apiserver and etcd (.cache/kube/"+sandbox.KubeVersion+")", "go tool task kube:build")
 	manifest, err := fluxoperator.Ensure(testenv.CacheDir(), fluxoperator.DefaultVersion)
 	testenv.Require(t, err == nil, fmt.Sprintf("the Flux Operator manifest (%v)", err), "go run ./test/cmd/flux-operator-manifest")
-	return startSandbox(t, bins), manifest
+	return bins, manifest
 }
 
 // sandboxService is the sandbox program (test/sandbox/cmd/sandbox) running
@@ -175,7 +182,7 @@ type sandboxService struct {
 	hc                *hcloud.Client
 }
 
-func startSandbox(t *testing.T, bins string) *sandboxService {
+func startSandbox(t *testing.T, bins string, args ...string) *sandboxService {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sandbox")
@@ -194,9 +201,9 @@ func startSandbox(t *testing.T, bins string) *sandboxService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--state-dir", state, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-		"--speed", "20", "--ipv4-pool", pool, "--kube-bin-dir", bins, "--token", "e2e:"+token,
-		"--heartbeat", "2s", "--node-grace", "10s", "--lb-sync", "500ms")
+	cmd := exec.Command(bin, append([]string{"--state-dir", state, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--speed", "20", "--ipv4-pool", pool, "--kube-bin-dir", bins, "--token", "e2e:" + token,
+		"--heartbeat", "2s", "--node-grace", "10s", "--lb-sync", "500ms"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
