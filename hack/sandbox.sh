@@ -7,16 +7,19 @@
 #
 #   up      build kube-apiserver/etcd if needed, start the service (or reuse
 #           the running one), write the Flux Operator manifest
-#           (.cache/flux-operator/<version>/install.yaml), terraform apply
-#           environments/sandbox (one server + one agent, Flux without
-#           waiting), write .cache/sandbox/kubeconfig (0600), wait for the
-#           nodes Ready and show them and the FluxInstance
+#           (.cache/flux-operator/<version>/install.yaml), publish the
+#           working tree to the sandbox's Git server (real nodes), terraform
+#           apply environments/sandbox (one server + one agent, Flux waiting
+#           for Ready with real nodes, the apps load balancer), write
+#           .cache/sandbox/kubeconfig (0600), wait for the nodes and for Flux
+#           to deliver the published commit, print the app URL
 #   down    terraform destroy (when there is state and the service runs),
 #           then stop the service and its control planes by PID (SIGTERM,
 #           then SIGKILL) and remove .cache/sandbox (--keep or
 #           PLATFORM_SANDBOX_KEEP=1 skips the destroy and keeps everything
 #           for the next `up`)
-#   status  running or not, endpoints, clusters, kubeconfig path
+#   status  running or not, endpoints, clusters, kubeconfig path; nodes,
+#           FluxInstance, Kustomizations and Deployments
 #
 # Environment: PLATFORM_SANDBOX_LISTEN (default 127.0.0.1:8480),
 # PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481), PLATFORM_SANDBOX_SPEED (10),

@@ -33,7 +33,7 @@ import (
 // simulation, the program behind `go tool task up`), idempotent re-apply,
 // the cluster seen through the kubeconfig output, the Flux Operator and
 // FluxInstance in place (applied with flux_wait = false: API-only nodes
-// run no pod; TestSandboxPlatform runs real ones), an agent pool scaled up and down, and a destroy that leaves nothing
+// run no pod; `go tool task up` runs real ones), an agent pool scaled up and down, and a destroy that leaves nothing
 // in the emulator and no control plane running.
 func TestSandbox(t *testing.T) {
 	svc, manifest := sandboxSuite(t, "environments/sandbox")
