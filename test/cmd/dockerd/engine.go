@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sre-platform/platform/test/internal/procfs"
 )
 
 // engine is the project's Docker engine: where its state lives, the host
@@ -252,8 +254,8 @@ func (e *engine) ownPID() (int, bool) {
 // isOurs: pid runs comm and its command line names this project's socket or
 // exec root (guards against a recycled pid and against other engines).
 func (e *engine) isOurs(pid int, comm string) bool {
-	p, ok := readProc(e.proc, pid)
-	if !ok || p.comm != comm || p.state == 'Z' {
+	p, ok := procfs.ReadStat(e.proc, pid)
+	if !ok || p.Comm != comm || p.State == 'Z' {
 		return false
 	}
 	cl, err := os.ReadFile(filepath.Join(e.proc, fmt.Sprint(pid), "cmdline"))
@@ -285,7 +287,7 @@ func (e *engine) liveUsers() []int {
 	var live []int
 	for _, ent := range ents {
 		var pid int
-		if _, err := fmt.Sscan(ent.Name(), &pid); err == nil && pid > 1 && alive(e.proc, pid) {
+		if _, err := fmt.Sscan(ent.Name(), &pid); err == nil && pid > 1 && procfs.Alive(e.proc, pid) {
 			live = append(live, pid)
 			continue
 		}

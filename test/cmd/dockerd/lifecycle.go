@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sre-platform/platform/test/internal/procfs"
 )
 
 // ---------------------------------------------------------------- start
@@ -169,14 +171,14 @@ func (e *engine) stopEngine() {
 	// containerd started by dockerd, runc shims started by that containerd,
 	// and the container processes below the shims (remembered with their
 	// start time, which tells them from a later process with the same pid).
-	table := procTable(e.proc)
+	table := procfs.Table(e.proc)
 	var helpers []int
-	var workloads []procInfo
+	var workloads []procfs.Proc
 	for _, p := range table {
-		if (p.comm == "containerd" || strings.HasPrefix(p.comm, "containerd-shim")) && e.isOurs(p.pid, p.comm) {
-			helpers = append(helpers, p.pid)
-			if strings.HasPrefix(p.comm, "containerd-shim") {
-				workloads = append(workloads, descendants(table, p.pid)...)
+		if (p.Comm == "containerd" || strings.HasPrefix(p.Comm, "containerd-shim")) && e.isOurs(p.PID, p.Comm) {
+			helpers = append(helpers, p.PID)
+			if strings.HasPrefix(p.Comm, "containerd-shim") {
+				workloads = append(workloads, procfs.Descendants(table, p.PID)...)
 			}
 		}
 	}
@@ -194,8 +196,8 @@ func (e *engine) stopEngine() {
 	// containerd (SIGTERM, then SIGKILL).
 	var left []int
 	for _, w := range workloads {
-		if p, ok := readProc(e.proc, w.pid); ok && p.start == w.start && p.state != 'Z' {
-			left = append(left, w.pid)
+		if p, ok := procfs.ReadStat(e.proc, w.PID); ok && p.Start == w.Start && p.State != 'Z' {
+			left = append(left, w.PID)
 		}
 	}
 	if len(left) > 0 {
@@ -204,7 +206,7 @@ func (e *engine) stopEngine() {
 	}
 	left = left[:0]
 	for _, h := range helpers {
-		if p, ok := readProc(e.proc, h); ok && e.isOurs(h, p.comm) {
+		if p, ok := procfs.ReadStat(e.proc, h); ok && e.isOurs(h, p.Comm) {
 			left = append(left, h)
 		}
 	}

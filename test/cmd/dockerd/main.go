@@ -41,6 +41,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sre-platform/platform/test/internal/procfs"
 )
 
 const usage = "usage: bash hack/dockerd.sh start|stop [--force]|status|can-start"
@@ -135,9 +137,9 @@ func callers(proc string) (registered int, forget []int) {
 	self, parent := os.Getpid(), os.Getppid()
 	registered = parent
 	forget = []int{self, parent}
-	if p, ok := readProc(proc, parent); ok && p.comm == "go" {
-		registered = p.ppid
-		forget = append(forget, p.ppid)
+	if p, ok := procfs.ReadStat(proc, parent); ok && p.Comm == "go" {
+		registered = p.PPID
+		forget = append(forget, p.PPID)
 	}
 	return registered, forget
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sre-platform/platform/test/internal/procfs"
 )
 
 type testEngine struct {
@@ -53,9 +55,9 @@ func newTestEngine(t *testing.T) *testEngine {
 	// /run/docker.
 	t.Setenv("FAKE_DOCKERD_MKDIR", e.hostDirs[0])
 	t.Cleanup(func() {
-		for _, p := range procTable("/proc") {
-			if cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid)); err == nil && bytes.Contains(cl, []byte(tmp)) {
-				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+		for _, p := range procfs.Table("/proc") {
+			if cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID)); err == nil && bytes.Contains(cl, []byte(tmp)) {
+				_ = syscall.Kill(p.PID, syscall.SIGKILL)
 			}
 		}
 	})
@@ -89,7 +91,7 @@ func waitGone(t *testing.T, pids ...int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, p := range pids {
-		for alive("/proc", p) {
+		for procfs.Alive("/proc", p) {
 			if time.Now().After(deadline) {
 				t.Fatalf("pid %d still runs", p)
 			}
@@ -392,8 +394,8 @@ func waitTree(t *testing.T, dockerd int) map[string]int {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := map[string]int{}
-		for _, p := range descendants(procTable("/proc"), dockerd) {
-			got[p.comm] = p.pid
+		for _, p := range procfs.Descendants(procfs.Table("/proc"), dockerd) {
+			got[p.Comm] = p.PID
 		}
 		if len(got) == 3 {
 			return got
@@ -412,10 +414,10 @@ func waitTreeGone(t *testing.T, dir string) string {
 	var left []string
 	for i := 0; i < 50; i++ {
 		left = left[:0]
-		for _, p := range procTable("/proc") {
-			cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.pid))
-			if err == nil && p.state != 'Z' && bytes.Contains(cl, []byte(dir)) {
-				left = append(left, fmt.Sprintf("%d %s", p.pid, p.comm))
+		for _, p := range procfs.Table("/proc") {
+			cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
+			if err == nil && p.State != 'Z' && bytes.Contains(cl, []byte(dir)) {
+				left = append(left, fmt.Sprintf("%d %s", p.PID, p.Comm))
 			}
 		}
 		if len(left) == 0 {
@@ -458,7 +460,7 @@ func TestStopSignalsOnlyItsOwnProcesses(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	for name, pid := range map[string]int{"sleep": other.Process.Pid, "dockerd": foreign.Process.Pid,
 		"containerd": foreignTree["containerd"], "shim": foreignTree["containerd-shim"], "app": foreignTree["app"]} {
-		if !alive("/proc", pid) {
+		if !procfs.Alive("/proc", pid) {
 			t.Errorf("stop ended the foreign %s (pid %d)", name, pid)
 		}
 	}
@@ -488,7 +490,7 @@ func TestStopLeavesEngineToLiveUsers(t *testing.T) {
 	if got, want := te.err.String(), fmt.Sprintf("dockerd: still used by shell pid(s) %d; leaving it running (stop --force stops it anyway)\n", shell.Process.Pid); got != want {
 		t.Errorf("stop = %q, want %q", got, want)
 	}
-	if !alive("/proc", pid) {
+	if !procfs.Alive("/proc", pid) {
 		t.Fatalf("engine stopped under a live user")
 	}
 	// The user's shell ends: the next stop stops the engine.
@@ -609,20 +611,6 @@ func TestLayoutShortensDeepExecRoot(t *testing.T) {
 	}
 	if e3 := layout(deep+"x", deep+"x/.cache/docker"); e3.exec == e.exec {
 		t.Errorf("two checkouts share %s", e.exec)
-	}
-}
-
-func TestParseStat(t *testing.T) {
-	p, ok := parseStat(42, "42 (a) b (c)) S 7 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10\n")
-	if !ok || p.comm != "a) b (c)" || p.state != 'S' || p.ppid != 7 || p.start != 123456 {
-		t.Errorf("parseStat = %+v, %v", p, ok)
-	}
-	if _, ok := parseStat(1, "1 (x) S 0"); ok {
-		t.Errorf("short stat parsed")
-	}
-	self, ok := readProc("/proc", os.Getpid())
-	if !ok || self.ppid != os.Getppid() || self.state == 'Z' {
-		t.Errorf("readProc(self) = %+v, %v", self, ok)
 	}
 }
 
