@@ -39,6 +39,9 @@ func (o originFS) ReadFile(path string) ([]byte, error) {
 type Object struct {
 	Map  map[string]any
 	File string // repository-relative file the object was declared in (or the kustomization that generated it)
+	// terraform marks an object of a cluster's reference file
+	// (flux-system/flux-instance.yaml): Terraform applies it, Flux never does.
+	terraform bool
 }
 
 func (o Object) Kind() string       { s, _ := o.Map["kind"].(string); return s }

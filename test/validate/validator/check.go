@@ -76,7 +76,12 @@ func (r *runner) checkObject(o Object) []Finding {
 	}
 	obj := o.Map
 	if o.Kind() == "Secret" && gv.Group == "" {
-		out = append(out, checkSecret(o)...)
+		// The Secret Terraform writes into flux-system (cluster-variables) is
+		// in the reference file in clear: it holds no secret (the generator
+		// refuses values from sensitive variables) and git never applies it.
+		if !o.terraform {
+			out = append(out, checkSecret(o)...)
+		}
 		obj = runtime.DeepCopyJSON(o.Map)
 		delete(obj, "sops") // SOPS metadata is removed by kustomize-controller before apply
 	}
@@ -88,6 +93,9 @@ func (r *runner) checkObject(o Object) []Finding {
 		if _, _, err := strictDecoder.Decode(b, nil, nil); err != nil {
 			out = append(out, decodeFindings(o, err)...)
 		}
+	case isCRD(o):
+		_, fs := decodeCRD(o)
+		out = append(out, fs...)
 	case r.schemas.Has(gv.Group, o.Kind()):
 		errs, ok, err := r.schemas.Validate(g, obj)
 		switch {
@@ -104,6 +112,7 @@ func (r *runner) checkObject(o Object) []Finding {
 	}
 	out = append(out, checkWorkload(o)...)
 	out = append(out, checkAutoscalerNodes(o)...)
+	out = append(out, checkPlan(o)...)
 	if o.Kind() == "PrometheusRule" {
 		out = append(out, r.checkRunbooks(o)...)
 	}
@@ -216,6 +225,13 @@ func podSpecOf(o Object) (podSpecAt, bool) {
 // TokenAnnotation on a workload allows automountServiceAccountToken (for pods that talk to the API).
 const TokenAnnotation = "sre-platform.io/needs-service-account-token"
 
+// NoProbesAnnotation on a workload exempts it from the probe rule; its value
+// is the reason (a program that listens on no port and whose image has no
+// shell offers nothing to probe), at least minReason characters long.
+const NoProbesAnnotation = "sre-platform.io/no-probes"
+
+const minReason = 20
+
 // checkWorkload: probes, requests/limits, the restricted security context, pinned images.
 func checkWorkload(o Object) []Finding {
 	ps, ok := podSpecOf(o)
@@ -227,6 +243,14 @@ func checkWorkload(o Object) []Finding {
 		out = append(out, Finding{File: o.File, Object: o.ID(), Field: field, Msg: fmt.Sprintf(msg, a...)})
 	}
 	longRunning := o.Kind() != "Job" && o.Kind() != "CronJob"
+	probes := longRunning
+	if reason, set := get(o.Map, "metadata", "annotations", NoProbesAnnotation).(string); set {
+		if len(strings.TrimSpace(reason)) < minReason {
+			add("metadata.annotations."+NoProbesAnnotation, "must say why the workload cannot be probed (at least %d characters), not %q", minReason, reason)
+		} else {
+			probes = false
+		}
+	}
 	podSC, _ := ps.spec["securityContext"].(map[string]any)
 	if str(o.Map, "metadata", "annotations", TokenAnnotation) != "true" {
 		if v, ok := ps.spec["automountServiceAccountToken"].(bool); !ok || v {
@@ -242,7 +266,7 @@ func checkWorkload(o Object) []Finding {
 			if msg := imageProblem(image); msg != "" {
 				add(at+".image", "%s", msg)
 			}
-			if group == "containers" && longRunning {
+			if group == "containers" && probes {
 				for _, p := range []string{"livenessProbe", "readinessProbe"} {
 					if cm[p] == nil {
 						add(at+"."+p, "missing: every long-running container needs liveness and readiness probes")

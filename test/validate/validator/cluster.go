@@ -21,6 +21,7 @@ func checkCluster(objs, platform []Object) []Finding {
 	out = append(out, checkOTLP(objs)...)
 	out = append(out, checkIngressAdmin(objs)...)
 	out = append(out, checkIngressHSTS(objs)...)
+	out = append(out, checkPlanPrepare(objs)...)
 	return out
 }
 

@@ -94,6 +94,7 @@ type Schemas struct {
 	kinds    map[string][]string
 	mu       sync.Mutex
 	compiled map[gvk]*compiled
+	tree     map[string]string // "group/Kind" -> file of the tree's own CRD (AddTreeCRD)
 	Warnings []string
 }
 
@@ -295,6 +296,17 @@ func (s *Schemas) get(g gvk) (*compiled, error) {
 	if err := json.Unmarshal(b, &meta); err != nil {
 		return nil, err
 	}
+	c, err := compile(meta)
+	if err != nil {
+		return nil, err
+	}
+	s.compiled[g] = c
+	return c, nil
+}
+
+// compile turns one CRD version's schema into a validator.
+func compile(meta crdVersion) (*compiled, error) {
+	g := gvk{meta.Group, meta.Version, meta.Kind}
 	var internal apiextensions.JSONSchemaProps
 	if err := apiextv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(meta.Schema, &internal, nil); err != nil {
 		return nil, err
@@ -307,9 +319,46 @@ func (s *Schemas) get(g gvk) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{meta: meta, structural: ss, schema: sv, cel: cel.NewValidator(ss, true, celconfig.PerCallLimit)}
-	s.compiled[g] = c
-	return c, nil
+	return &compiled{meta: meta, structural: ss, schema: sv, cel: cel.NewValidator(ss, true, celconfig.PerCallLimit)}, nil
+}
+
+// AddTreeCRD makes the kinds of a CustomResourceDefinition that the tree
+// applies itself (file is where it is declared) known for the rest of the
+// run. It wins over a source's definition of the same kind: it is what the
+// cluster gets. Only served versions with a schema are added.
+func (s *Schemas) AddTreeCRD(crd *apiextv1.CustomResourceDefinition, file string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tree == nil {
+		s.tree = map[string]string{}
+	}
+	for _, v := range crd.Spec.Versions {
+		if !v.Served || v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			continue
+		}
+		c, err := compile(crdVersion{Group: crd.Spec.Group, Kind: crd.Spec.Names.Kind, Version: v.Name,
+			Namespaced: crd.Spec.Scope == apiextv1.NamespaceScoped, Source: file, Schema: v.Schema.OpenAPIV3Schema})
+		if err != nil {
+			return err
+		}
+		g := gvk{crd.Spec.Group, v.Name, crd.Spec.Names.Kind}
+		s.compiled[g] = c
+		if _, indexed := s.index[g]; !indexed {
+			gk := g.Group + "/" + g.Kind
+			s.kinds[gk] = append(s.kinds[gk], g.Version)
+			sort.Strings(s.kinds[gk])
+		}
+		s.tree[g.Group+"/"+g.Kind] = file
+	}
+	return nil
+}
+
+// TreeCRD returns the file of the tree's CustomResourceDefinition of
+// group/kind, "" when the tree defines none.
+func (s *Schemas) TreeCRD(group, kind string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tree[group+"/"+kind]
 }
 
 // Validate checks obj the way the API server would on create: unknown fields

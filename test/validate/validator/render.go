@@ -98,6 +98,30 @@ func CRDsFor(sources []CRDSource, kinds []schema.GroupKind) (crds []Object, miss
 	return crds, missing, nil
 }
 
+// TreeCRDs splits kinds into those a CustomResourceDefinition among objs
+// defines (the tree applies it itself; the first one of each kind is
+// returned, with its tree file) and the rest, for the CRD sources.
+func TreeCRDs(objs []Object, kinds []schema.GroupKind) (crds []Object, rest []schema.GroupKind) {
+	defined := map[schema.GroupKind]Object{}
+	for _, o := range objs {
+		if !isCRD(o) {
+			continue
+		}
+		gk := schema.GroupKind{Group: str(o.Map, "spec", "group"), Kind: str(o.Map, "spec", "names", "kind")}
+		if _, dup := defined[gk]; !dup {
+			defined[gk] = o
+		}
+	}
+	for _, gk := range kinds {
+		if o, ok := defined[gk]; ok {
+			crds = append(crds, Object{Map: o.Map, File: o.File})
+			continue
+		}
+		rest = append(rest, gk)
+	}
+	return crds, rest
+}
+
 // readCRDDocs returns the CustomResourceDefinition documents of a file as
 // generic maps.
 func readCRDDocs(path string) ([]map[string]any, error) {
@@ -137,7 +161,8 @@ type RenderSummary struct {
 
 // WriteRender writes the objects of every cluster entry and extra folder of
 // rep under dir (see RenderClusters, RenderExtra) and, in RenderCRDs, the
-// CRDs of every custom kind among them. Objects are written as built:
+// CRDs of every custom kind among them: the tree's own CRD of a kind where it
+// applies one (TreeCRDs), else the sources'. Objects are written as built:
 // SOPS-encrypted Secrets keep their ciphertext and sops metadata.
 func WriteRender(dir string, rep *Report, sources []CRDSource) (*RenderSummary, error) {
 	sum := &RenderSummary{Environments: map[string]int{}}
@@ -162,10 +187,12 @@ func WriteRender(dir string, rep *Report, sources []CRDSource) (*RenderSummary, 
 			return nil, err
 		}
 	}
-	crds, missing, err := CRDsFor(sources, CustomKinds(all))
+	tree, kinds := TreeCRDs(all, CustomKinds(all))
+	crds, missing, err := CRDsFor(sources, kinds)
 	if err != nil {
 		return nil, err
 	}
+	crds = append(crds, tree...)
 	if len(missing) > 0 {
 		var names []string
 		for _, gk := range missing {

@@ -77,3 +77,19 @@ func TestCustomKindsAndMissingCRDs(t *testing.T) {
 		t.Errorf("missing %v, want %v", missing, want[:1])
 	}
 }
+
+// A kind whose CRD the tree applies itself takes that CRD, not a source's.
+func TestTreeCRDs(t *testing.T) {
+	crd := Object{File: "flux/x/crd.yaml", Map: map[string]any{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "plans.upgrade.cattle.io"},
+		"spec":     map[string]any{"group": "upgrade.cattle.io", "names": map[string]any{"kind": "Plan", "plural": "plans"}}}}
+	objs := []Object{crd, {Map: map[string]any{"apiVersion": "upgrade.cattle.io/v1", "kind": "Plan"}},
+		{Map: map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization"}}}
+	crds, rest := TreeCRDs(objs, CustomKinds(objs))
+	if len(crds) != 1 || crds[0].File != "flux/x/crd.yaml" {
+		t.Errorf("tree CRDs = %v, want the Plan CRD from flux/x/crd.yaml", crds)
+	}
+	if len(rest) != 1 || rest[0] != (schema.GroupKind{Group: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization"}) {
+		t.Errorf("left for the sources: %v, want only Kustomization", rest)
+	}
+}

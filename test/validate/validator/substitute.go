@@ -48,7 +48,8 @@ func envsubst(s string, vars map[string]string) string {
 
 // postBuildVars collects the variables of a Flux Kustomization's
 // spec.postBuild: substituteFrom in order (ConfigMaps and Secrets among the
-// objects the cluster applied before), then substitute, which wins.
+// objects the cluster applied before, Terraform's included, e.g.
+// flux-system/cluster-variables), then substitute, which wins.
 func postBuildVars(ks Object, pb map[string]any, known []Object) (map[string]string, []Finding) {
 	vars := map[string]string{}
 	var out []Finding
@@ -123,7 +124,7 @@ func substitute(ks Object, objs []Object, vars map[string]string) ([]Object, []F
 			if j, err = yaml.YAMLToJSON([]byte(envsubst(string(b), vars))); err == nil {
 				var m map[string]any
 				if err = utiljson.Unmarshal(j, &m); err == nil {
-					out = append(out, Object{Map: m, File: o.File})
+					out = append(out, Object{Map: m, File: o.File, terraform: o.terraform})
 					continue
 				}
 			}

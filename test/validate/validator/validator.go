@@ -77,6 +77,15 @@ type runner struct {
 	policies map[string]string // "ns/name" -> filterTags.pattern of every ImagePolicy in any cluster
 	modDirs  map[string]modDir // module cache folders by module@version
 	warnings []string
+	// Object checks wait until every path is built, so that the
+	// CustomResourceDefinitions the tree applies itself are known first.
+	pending  [][]Object
+	clusters []clusterObjects
+}
+
+type clusterObjects struct {
+	name string
+	objs []Object
 }
 
 // Run validates the tree under opts.Root.
@@ -113,6 +122,7 @@ func Run(opts Options) (*Report, error) {
 		r.add(checkCluster(res.objs, nil)...)
 		rep.Extra[x] = res.objs
 	}
+	r.flush()
 	r.markers()
 	rep.Warnings = append(rep.Warnings, r.warnings...)
 
@@ -136,17 +146,31 @@ func (r *runner) build(rel string) *pathResult {
 	objs, err := build(r.opts.Root, rel)
 	res := &pathResult{objs: objs, err: err}
 	r.paths[rel] = res
+	r.learnCRDs(objs)
 	return res
 }
 
-// checkPath checks every object of a built path once, however many clusters include it.
+// checkPath checks every object of a built path once, however many clusters
+// include it (when the run flushes).
 func (r *runner) checkPath(rel string, objs []Object) {
 	if r.checked[rel] {
 		return
 	}
 	r.checked[rel] = true
-	for _, o := range objs {
-		r.add(r.checkObject(o)...)
+	r.pending = append(r.pending, objs)
+}
+
+// flush runs the checks that need every path built: each object against its
+// type or CRD, and each cluster's use of kinds only the tree's CRDs define.
+func (r *runner) flush() {
+	for _, objs := range r.pending {
+		for _, o := range objs {
+			r.add(r.checkObject(o)...)
+		}
+	}
+	r.pending = nil
+	for _, c := range r.clusters {
+		r.add(r.checkTreeKinds(c.name, c.objs)...)
 	}
 }
 
@@ -169,8 +193,11 @@ func (r *runner) cluster(name string) ClusterReport {
 	var components []string
 	var fi *Object
 	fiFile := entry + "/flux-system/flux-instance.yaml"
+	var terraform []Object // what Terraform applies beside Flux: known to post-build substitution
 	if objs, err := readObjects(r.opts.Root, fiFile); err == nil {
 		for _, o := range objs {
+			o.terraform = true
+			terraform = append(terraform, o)
 			r.add(r.checkObject(o)...)
 			rep.Rendered = append(rep.Rendered, o)
 			if o.Kind() != "FluxInstance" {
@@ -214,7 +241,7 @@ func (r *runner) cluster(name string) ClusterReport {
 		}
 		objs, key := res.objs, k.path
 		if pb, ok := get(k.obj.Map, "spec", "postBuild").(map[string]any); ok {
-			vars, fs := postBuildVars(k.obj, pb, objects)
+			vars, fs := postBuildVars(k.obj, pb, append(append([]Object{}, terraform...), objects...))
 			r.add(fs...)
 			objs, fs = substitute(k.obj, objs, vars)
 			r.add(fs...)
@@ -257,6 +284,7 @@ func (r *runner) cluster(name string) ClusterReport {
 		}
 	}
 	r.add(checkCluster(objects, platform)...)
+	r.clusters = append(r.clusters, clusterObjects{name: name, objs: objects})
 
 	// dependsOn targets must exist in the same cluster.
 	have := map[string]bool{}

@@ -108,6 +108,10 @@ var brokenCases = []struct{ name, want string }{
 	{"flux-monitor-port", `flux/infra/podmonitor.yaml: PodMonitor observability/flux-controllers: spec.podMetricsEndpoints[0].port: Deployment flux-system/image-automation-controller exposes no container port named "metrics"`},
 	{"autoscaler-nodes", `flux/apps/autoscaler.yaml: Deployment test/cluster-autoscaler: spec.template.spec.containers[0].args[2]: --nodes=3:2:cx32:fsn1:demo-burst: need 0 <= min <= max and max >= 1 (min 3, max 2)`},
 	{"unknown-kind", `flux/infra/widget.yaml: Widget w: apiVersion: unknown kind example.com/v1/Widget: neither a Kubernetes type nor a known CRD`},
+	{"plan-unsubstituted", `flux/infra/plan.yaml: Plan system-upgrade/k3s-server: spec.version: "${K3S_VERSION}" holds a variable no Flux post-build substitution replaced`},
+	{"plan-bad-version", `flux/infra/plan.yaml: Plan system-upgrade/k3s-server: spec.version: "v1.34.4-k3s1" is not a k3s release such as v1.34.4+k3s1`},
+	{"crd-not-structural", `flux/infra/crd.yaml: CustomResourceDefinition widgets.example.com: spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value`},
+	{"probes-exempt-without-reason", `flux/apps/deployment.yaml: Deployment test/app: metadata.annotations.sre-platform.io/no-probes: must say why the workload cannot be probed (at least 20 characters), not "n/a"`},
 }
 
 func TestBrokenCorpus(t *testing.T) {
