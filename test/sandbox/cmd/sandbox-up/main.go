@@ -1,5 +1,33 @@
-// Command sandbox-up is the Go half of `go tool task up` and `status`
-// (hack/sandbox.sh):
+// Command sandbox-up runs the local sandbox behind `go tool task up`,
+// `status` and `down` (hack/sandbox.sh builds it into .cache/bin and runs
+// it): the Hetzner emulator + k3s boot simulation (test/sandbox/cmd/sandbox)
+// as a background service, and the environments/sandbox Terraform root
+// applied against it. Everything lives under .cache/sandbox (git-ignored):
+// pid file, log, API token, state (emulator + etcd data), Terraform state and
+// data dir, the admin kubeconfig.
+//
+//	sandbox-up up
+//	    build kube-apiserver/etcd if needed, start the service (or reuse the
+//	    running one), write the Flux Operator manifest
+//	    (.cache/flux-operator/<version>/install.yaml), publish the working
+//	    tree to the sandbox's Git server (real nodes), terraform apply
+//	    environments/sandbox (one server + one agent, Flux waiting for Ready
+//	    with real nodes, the apps load balancer; progress lines on the
+//	    terminal, the full output in .cache/sandbox/terraform.log), write
+//	    .cache/sandbox/kubeconfig (0600), wait for the nodes and for Flux to
+//	    deliver the published commit, print the app URL
+//	sandbox-up down [--keep]
+//	    terraform destroy (when there is state and the service runs), then
+//	    stop the service and what it started by PID (SIGTERM, then SIGKILL
+//	    after 60 s, 10 s for what it started) and remove .cache/sandbox
+//	    (--keep or PLATFORM_SANDBOX_KEEP=1 skips the destroy and keeps
+//	    everything for the next up)
+//	sandbox-up status
+//	    running or not (exit 1 when not), endpoints, clusters with their
+//	    nodes and memory (the admin API), kubeconfig path; nodes,
+//	    FluxInstance, sources, Kustomizations and Deployments
+//
+// The steps up and status use on their own:
 //
 //	sandbox-up publish --checkout . --repo .cache/sandbox/git/platform.git
 //	    commit the working tree (uncommitted changes included) onto the
@@ -9,8 +37,21 @@
 //	    Flux to reconcile, wait until every Kustomization is Ready at that
 //	    commit and the Deployments are available (a failed Kustomization
 //	    ends it non-zero with Flux's message), then fetch the app URL
-//	sandbox-up status --kubeconfig K
-//	    the nodes, the FluxInstance, sources, Kustomizations, Deployments
+//
+// The service is recognised by its pid file and its executable
+// (.cache/sandbox/bin/sandbox, also after a rebuild); only processes found
+// that way, and the ones it started, are ever signalled.
+//
+// Environment: PLATFORM_ROOT (default: the working directory),
+// PLATFORM_CACHE (<root>/.cache), PLATFORM_SANDBOX_LISTEN (default
+// 127.0.0.1:8480), PLATFORM_SANDBOX_ADMIN_LISTEN (127.0.0.1:8481),
+// PLATFORM_SANDBOX_SPEED (10), PLATFORM_SANDBOX_IPV4_POOL (127.0.0.0/8:
+// servers get 127.0.1.1 upward), PLATFORM_SANDBOX_NODES (real, the default:
+// kubelet + containerd per node; needs root, `go tool task deps -- nodes` and
+// the images, built here when missing; api: Nodes registered through the API
+// only, no pod runs), PLATFORM_KUBE_BIN_DIR / KUBEBUILDER_ASSETS (prebuilt
+// kube-apiserver + etcd: no build), PLATFORM_FLUX_OPERATOR_VERSION (v0.59.0),
+// PLATFORM_SANDBOX_KEEP (1: down keeps everything).
 package main
 
 import (
@@ -18,6 +59,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"strings"
@@ -34,26 +76,66 @@ import (
 	"github.com/sre-platform/platform/test/sandbox"
 )
 
+const usage = "usage: sandbox-up up|down [--keep]|status|publish|wait [flags] (see the command's doc)"
+
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("sandbox-up: ")
 	if len(os.Args) < 2 {
-		log.Fatal("usage: sandbox-up publish|wait|status [flags] (see the command's doc)")
+		log.Fatal(usage)
 	}
-	var err error
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "up", "down", "status":
+		os.Exit(lifecycle(cmd, args))
 	case "publish":
-		err = publish(args)
+		if err := publish(args); err != nil {
+			log.Fatal(err)
+		}
 	case "wait":
-		err = wait(args)
-	case "status":
-		err = status(args)
+		if err := wait(args); err != nil {
+			log.Fatal(err)
+		}
 	default:
-		err = fmt.Errorf("unknown command %q: want publish, wait or status", cmd)
+		log.Fatalf("unknown command %q; %s", cmd, usage)
+	}
+}
+
+// lifecycle runs up, down or status and returns the exit code.
+func lifecycle(cmd string, args []string) int {
+	s, err := newSandboxEnv(os.Getenv, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// What the steps run (go build, the build scripts, the service) sees the
+	// same checkout, cache and toolchain.
+	for k, v := range map[string]string{"PLATFORM_ROOT": s.root, "PLATFORM_CACHE": s.cache,
+		"GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false"} {
+		_ = os.Setenv(k, v)
+	}
+	keep := s.keep
+	switch {
+	case cmd == "down" && len(args) == 1 && args[0] == "--keep":
+		keep = true
+	case len(args) > 0:
+		fmt.Fprintln(os.Stderr, "usage: bash hack/sandbox.sh up|down [--keep]|status")
+		return 2
+	}
+	switch cmd {
+	case "up":
+		err = s.up()
+	case "down":
+		err = s.down(keep)
+	case "status":
+		if !s.status() {
+			return 1
+		}
 	}
 	if err != nil {
-		log.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	return 0
 }
 
 func publish(args []string) error {
@@ -62,17 +144,27 @@ func publish(args []string) error {
 	repo := fs.String("repo", ".cache/sandbox/git/platform.git", "bare repository the sandbox's Git server serves")
 	branch := fs.String("branch", "sandbox", "branch to publish to")
 	_ = fs.Parse(args)
-	p, err := sandbox.Publish(context.Background(), *checkout, *repo, *branch)
+	commit, err := publishTree(*checkout, *repo, *branch, os.Stderr)
 	if err != nil {
 		return err
+	}
+	fmt.Println(commit)
+	return nil
+}
+
+// publishTree commits the checkout's working tree onto branch of repo, says
+// so on w and returns the commit.
+func publishTree(checkout, repo, branch string, w io.Writer) (string, error) {
+	p, err := sandbox.Publish(context.Background(), checkout, repo, branch)
+	if err != nil {
+		return "", err
 	}
 	what := "published the working tree as"
 	if !p.Changed {
 		what = "working tree unchanged since the last publish:"
 	}
-	fmt.Fprintf(os.Stderr, "sandbox: %s %s on branch %s (on top of HEAD %.12s)\n", what, p.Commit, *branch, p.Base)
-	fmt.Println(p.Commit)
-	return nil
+	fmt.Fprintf(w, "sandbox: %s %s on branch %s (on top of HEAD %.12s)\n", what, p.Commit, branch, p.Base)
+	return p.Commit, nil
 }
 
 func clients(kubeconfig string) (*rest.Config, kubernetes.Interface, dynamic.Interface, error) {
@@ -98,22 +190,38 @@ func wait(args []string) error {
 	appURL := fs.String("app-url", "", "with --commit: the app's URL, fetched once delivered")
 	fluxTimeout := fs.Duration("flux-timeout", 5*time.Minute, "how long to wait for Flux and the app")
 	_ = fs.Parse(args)
-	var want []string
+	o := waitOptions{kubeconfig: *kubeconfig, timeout: *timeout, commit: *commit, appURL: *appURL, fluxTimeout: *fluxTimeout}
 	for _, n := range strings.Split(*nodes, ",") {
 		if n = strings.TrimSpace(n); n != "" {
-			want = append(want, n)
+			o.nodes = append(o.nodes, n)
 		}
 	}
-	cfg, kc, dyn, err := clients(*kubeconfig)
+	return waitFor(o)
+}
+
+// waitOptions: what waitFor waits for.
+type waitOptions struct {
+	kubeconfig  string
+	nodes       []string      // must be Ready
+	timeout     time.Duration // for the nodes
+	commit      string        // Flux must deliver it ("": do not wait for Flux)
+	appURL      string        // with commit: fetched once delivered
+	fluxTimeout time.Duration // for Flux and the app
+}
+
+// waitFor waits until the nodes are Ready and prints them; with a commit,
+// until Flux delivered it and the app answers.
+func waitFor(o waitOptions) error {
+	cfg, kc, dyn, err := clients(o.kubeconfig)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	if err := run(ctx, cfg, kc, want); err != nil {
+	if err := run(ctx, cfg, kc, o.nodes); err != nil {
 		return err
 	}
-	if *commit == "" {
+	if o.commit == "" {
 		d, err := sandbox.ReadDelivery(ctx, kc, dyn)
 		if err != nil {
 			return err
@@ -121,11 +229,11 @@ func wait(args []string) error {
 		d.Write(os.Stdout)
 		return nil
 	}
-	fctx, fcancel := context.WithTimeout(context.Background(), *fluxTimeout)
+	fctx, fcancel := context.WithTimeout(context.Background(), o.fluxTimeout)
 	defer fcancel()
 	start := time.Now()
-	fmt.Printf("Flux: reconciling %.12s (the checkout as published) ...\n", *commit)
-	d, err := sandbox.WaitDelivered(fctx, kc, dyn, *commit, func(msg string) {
+	fmt.Printf("Flux: reconciling %.12s (the checkout as published) ...\n", o.commit)
+	d, err := sandbox.WaitDelivered(fctx, kc, dyn, o.commit, func(msg string) {
 		fmt.Printf("  %5.1fs %s\n", time.Since(start).Seconds(), msg)
 	})
 	d.Write(os.Stdout)
@@ -135,30 +243,29 @@ func wait(args []string) error {
 		}
 		return err
 	}
-	fmt.Printf("Flux: %.12s delivered in %s\n", *commit, time.Since(start).Round(100*time.Millisecond))
-	if *appURL == "" {
+	fmt.Printf("Flux: %.12s delivered in %s\n", o.commit, time.Since(start).Round(100*time.Millisecond))
+	if o.appURL == "" {
 		return nil
 	}
 	var body []byte
 	for {
-		if body, err = sandbox.GetApp(fctx, *appURL); err == nil {
+		if body, err = sandbox.GetApp(fctx, o.appURL); err == nil {
 			break
 		}
 		select {
 		case <-fctx.Done():
-			return fmt.Errorf("the app does not answer at %s: %v", *appURL, err)
+			return fmt.Errorf("the app does not answer at %s: %v", o.appURL, err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	fmt.Printf("app: %s answers (%d bytes) %s after the reconcile request\n", *appURL, len(body), time.Since(start).Round(100*time.Millisecond))
+	fmt.Printf("app: %s answers (%d bytes) %s after the reconcile request\n", o.appURL, len(body), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
-func status(args []string) error {
-	fs := flag.NewFlagSet("status", flag.ExitOnError)
-	kubeconfig := fs.String("kubeconfig", ".cache/sandbox/kubeconfig", "admin kubeconfig of the sandbox cluster")
-	_ = fs.Parse(args)
-	cfg, kc, dyn, err := clients(*kubeconfig)
+// clusterStatus prints the nodes, the FluxInstance, sources,
+// Kustomizations and Deployments of the cluster kubeconfig reaches.
+func clusterStatus(kubeconfig string) error {
+	cfg, kc, dyn, err := clients(kubeconfig)
 	if err != nil {
 		return err
 	}
