@@ -130,3 +130,71 @@ func TestRenderRejects(t *testing.T) {
 		t.Errorf("Generate with an unknown cluster: %v", err)
 	}
 }
+
+// The Secret flux-system/cluster-variables follows the Terraform code: the
+// environment's k3s_version (its tfvars, else the composition module's
+// default) becomes K3S_VERSION, exactly for the roots that write it.
+func TestRenderWritesClusterVariables(t *testing.T) {
+	root := scratch(t)
+	develop := Sources[0]
+	secret := func(src source) string {
+		t.Helper()
+		out := render(t, root, src)
+		_, after, found := strings.Cut(out, "\n---\n")
+		if !found {
+			return ""
+		}
+		return after
+	}
+	// v1.34.4+k3s1, base64.
+	def := secret(develop)
+	for _, want := range []string{"#   K3S_VERSION=v1.34.4+k3s1\n", "K3S_VERSION: djEuMzQuNCtrM3Mx\n", "kind: Secret\n", "name: cluster-variables\n",
+		"namespace: flux-system\n", "reconcile.fluxcd.io/watch: Enabled\n", "app.kubernetes.io/managed-by: terraform-provider-platform\n", "type: Opaque\n"} {
+		if !strings.Contains(def, want) {
+			t.Errorf("develop's cluster-variables Secret lacks %q:\n%s", want, def)
+		}
+	}
+	for _, src := range Sources {
+		if src.Cluster == "sandbox" || src.Cluster == "local" {
+			if s := secret(src); s != "" {
+				t.Errorf("%s: its root writes no cluster variables, yet the render has:\n%s", src.Cluster, s)
+			}
+		}
+	}
+
+	tfvars := filepath.Join(root, develop.Root, develop.VarFile)
+	b, err := os.ReadFile(tfvars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tfvars, append(b, []byte("\nk3s_version = \"v1.35.2+k3s1\"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// v1.35.2+k3s1, base64.
+	if s := secret(develop); !strings.Contains(s, "#   K3S_VERSION=v1.35.2+k3s1\n") || !strings.Contains(s, "K3S_VERSION: djEuMzUuMitrM3Mx\n") {
+		t.Errorf("k3s_version set in develop.tfvars did not reach the Secret:\n%s", s)
+	}
+}
+
+// A cluster variable derived from a sensitive variable is never rendered
+// into the committed reference file.
+func TestClusterSecretsRefusesSensitiveValues(t *testing.T) {
+	root := scratch(t)
+	main := filepath.Join(root, "modules", "hetzner-environment", "main.tf")
+	b, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), "cluster_variables = { K3S_VERSION = var.k3s_version }",
+		"cluster_variables = { K3S_VERSION = var.k3s_version, GIT = \"x-${var.git_token}\" }", 1)
+	if changed == string(b) {
+		t.Fatal("modules/hetzner-environment/main.tf: cluster_variables not found")
+	}
+	if err := os.WriteFile(main, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ClusterSecrets(root, Sources[0])
+	if err == nil || !strings.Contains(err.Error(), `platform_cluster_secret.variables.data["GIT"] derives from the sensitive variable git_token`) {
+		t.Errorf("a cluster variable built from git_token: err %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"math/big"
 	"path/filepath"
@@ -271,19 +272,27 @@ func tfvars(path string) (map[string]cty.Value, error) {
 	return evalAttrs(attrs, nil)
 }
 
-// Config evaluates the platform_flux_instance arguments Terraform would pass
-// for a source: root variables → module "flux" arguments → module variables
-// and locals → the resource's arguments.
-func Config(root string, src source) (map[string]cty.Value, string, error) {
+// fluxModule is modules/flux-bootstrap as one source calls it: its parsed
+// files, folder and variable values.
+type fluxModule struct {
+	m    *tfModule
+	dir  string
+	vars map[string]cty.Value
+}
+
+// evalFlux evaluates the module call chain of a source: root variables →
+// module "flux" arguments (through any composition module) →
+// modules/flux-bootstrap's variables.
+func evalFlux(root string, src source) (*fluxModule, error) {
 	rootDir := filepath.Join(root, src.Root)
 	rm, err := parseModule(rootDir)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	given := map[string]cty.Value{}
 	if src.VarFile != "" {
 		if given, err = tfvars(filepath.Join(rootDir, src.VarFile)); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
 	for k, v := range src.Vars {
@@ -294,11 +303,11 @@ func Config(root string, src source) (map[string]cty.Value, string, error) {
 	}
 	vars, err := rm.variables(given)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	for k := range given {
 		if _, ok := vars[k]; !ok {
-			return nil, "", fmt.Errorf("%s declares no variable %q", src.Root, k)
+			return nil, fmt.Errorf("%s declares no variable %q", src.Root, k)
 		}
 	}
 	// Follow the module calls from the root down to modules/flux-bootstrap
@@ -309,27 +318,37 @@ func Config(root string, src source) (map[string]cty.Value, string, error) {
 	for depth := 0; ; depth++ {
 		call, next := fluxCall(m)
 		if call == nil || depth > 4 {
-			return nil, "", fmt.Errorf("%s calls no modules/flux-bootstrap", src.Root)
+			return nil, fmt.Errorf("%s calls no modules/flux-bootstrap", src.Root)
 		}
 		args, err := attributes(call, nil, evalContext(vars, m.locals(vars), dir))
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		for _, k := range []string{"source", "version", "providers", "depends_on", "count", "for_each"} {
 			delete(args, k)
 		}
 		dir = filepath.Join(dir, next)
 		if m, err = parseModule(dir); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if vars, err = m.variables(args); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if filepath.Base(next) == "flux-bootstrap" {
-			break
+			return &fluxModule{m: m, dir: dir, vars: vars}, nil
 		}
 	}
-	modDir, mm, mvars := dir, m, vars
+}
+
+// Config evaluates the platform_flux_instance arguments Terraform would pass
+// for a source: root variables → module "flux" arguments → module variables
+// and locals → the resource's arguments.
+func Config(root string, src source) (map[string]cty.Value, string, error) {
+	fm, err := evalFlux(root, src)
+	if err != nil {
+		return nil, "", err
+	}
+	modDir, mm, mvars := fm.dir, fm.m, fm.vars
 	var res *hcl.Block
 	for _, b := range mm.blocks("resource") {
 		if b.Labels[0] == fluxinstance.TypeName {
@@ -386,9 +405,131 @@ func fluxCall(m *tfModule) (*hcl.Block, string) {
 	return nil, ""
 }
 
-// Render returns the reference file of one cluster.
+// secretType is the resource modules/flux-bootstrap writes the cluster's
+// post-build variables with.
+const secretType = "platform_cluster_secret"
+
+// secretArgs are the platform_cluster_secret arguments the Secret is made of.
+var secretArgs = []string{"count", "namespace", "name", "type", "data", "labels"}
+
+// ClusterSecrets evaluates every platform_cluster_secret of
+// modules/flux-bootstrap as the source calls it and returns the Secrets
+// Terraform applies (those whose count is not 0), the way the provider
+// applies them: its managed-by label, type Opaque unless set, data as given.
+// These are the Secrets Flux Kustomizations substitute variables from
+// (cluster_variables). A value derived from one of the source's sensitive
+// variables is refused: the reference file is committed.
+func ClusterSecrets(root string, src source) ([]map[string]any, error) {
+	fm, err := evalFlux(root, src)
+	if err != nil {
+		return nil, err
+	}
+	ctx := evalContext(fm.vars, fm.m.locals(fm.vars), fm.dir)
+	var out []map[string]any
+	for _, b := range fm.m.blocks("resource") {
+		if b.Labels[0] != secretType {
+			continue
+		}
+		addr := secretType + "." + b.Labels[1]
+		args, err := attributes(b, secretArgs, ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", addr, err)
+		}
+		for n, v := range args {
+			if !v.IsWhollyKnown() {
+				return nil, fmt.Errorf("%s.%s depends on values unknown before apply", addr, n)
+			}
+			args[n], _ = v.UnmarkDeep()
+		}
+		if c, ok := args["count"]; ok && !c.IsNull() {
+			n, err := convert.Convert(c, cty.Number)
+			if err != nil {
+				return nil, fmt.Errorf("%s.count: %w", addr, err)
+			}
+			if n.Equals(cty.Zero).True() {
+				continue
+			}
+		}
+		str := func(n, def string) (string, error) {
+			v, ok := args[n]
+			if !ok || v.IsNull() {
+				if def == "" {
+					return "", fmt.Errorf("%s.%s is required", addr, n)
+				}
+				return def, nil
+			}
+			c, err := convert.Convert(v, cty.String)
+			if err != nil {
+				return "", fmt.Errorf("%s.%s: %w", addr, n, err)
+			}
+			return c.AsString(), nil
+		}
+		strMap := func(n string) (map[string]string, error) {
+			m := map[string]string{}
+			v, ok := args[n]
+			if !ok || v.IsNull() {
+				return m, nil
+			}
+			c, err := convert.Convert(v, cty.Map(cty.String))
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %w", addr, n, err)
+			}
+			for k, e := range c.AsValueMap() {
+				m[k] = e.AsString()
+			}
+			return m, nil
+		}
+		namespace, err := str("namespace", "")
+		if err != nil {
+			return nil, err
+		}
+		name, err := str("name", "")
+		if err != nil {
+			return nil, err
+		}
+		typ, err := str("type", "Opaque")
+		if err != nil {
+			return nil, err
+		}
+		data, err := strMap("data")
+		if err != nil {
+			return nil, err
+		}
+		given, err := strMap("labels")
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range data {
+			for _, secret := range src.Secrets {
+				if strings.Contains(v, placeholder(secret)) {
+					return nil, fmt.Errorf("%s.data[%q] derives from the sensitive variable %s: the reference file is committed, so it must not carry it", addr, k, secret)
+				}
+			}
+		}
+		labels := map[string]any{"app.kubernetes.io/managed-by": "terraform-provider-platform"}
+		for k, v := range given {
+			labels[k] = v
+		}
+		enc := map[string]any{}
+		for k, v := range data {
+			enc[k] = base64.StdEncoding.EncodeToString([]byte(v))
+		}
+		out = append(out, map[string]any{
+			"apiVersion": "v1", "kind": "Secret", "type": typ, "data": enc,
+			"metadata": map[string]any{"namespace": namespace, "name": name, "labels": labels},
+		})
+	}
+	return out, nil
+}
+
+// Render returns the reference file of one cluster: the FluxInstance, then
+// the Secrets Terraform writes beside it (ClusterSecrets).
 func Render(ctx context.Context, root string, src source) ([]byte, error) {
 	cfg, _, err := Config(root, src)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := ClusterSecrets(root, src)
 	if err != nil {
 		return nil, err
 	}
@@ -416,10 +557,35 @@ func Render(ctx context.Context, root string, src source) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte(header(src)), body...), nil
+	for _, sec := range secrets {
+		b, err := yaml.Marshal(sec)
+		if err != nil {
+			return nil, err
+		}
+		body = append(body, "---\n"+secretComment(sec)...)
+		body = append(body, b...)
+	}
+	return append([]byte(header(src, len(secrets))), body...), nil
 }
 
-func header(src source) string {
+// secretComment names a Secret's variables in plain text above its base64 data.
+func secretComment(sec map[string]any) string {
+	data, _ := sec["data"].(map[string]any)
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by Terraform after the FluxInstance (modules/flux-bootstrap %s.variables); decoded:\n", secretType)
+	for _, k := range keys {
+		v, _ := base64.StdEncoding.DecodeString(data[k].(string))
+		fmt.Fprintf(&b, "#   %s=%s\n", k, v)
+	}
+	return b.String()
+}
+
+func header(src source, secrets int) string {
 	args := []string{src.Root}
 	if src.VarFile != "" {
 		args = append(args, "-var-file="+src.VarFile)
@@ -440,14 +606,20 @@ func header(src source) string {
 		}
 		set = strings.Join(l, ", ")
 	}
+	owns := "Terraform owns the object, so it is not part of the synced path; the validator starts from it."
+	if secrets > 0 {
+		owns = "After it, the Secret Terraform writes with the cluster's post-build variables (platform_cluster_secret),\n" +
+			"# which Flux Kustomizations substitute from. Terraform owns these objects, so they are not part of the\n" +
+			"# synced path; the validator starts from them."
+	}
 	return fmt.Sprintf(`# Code generated by test/cmd/flux-instances; DO NOT EDIT.
 # The FluxInstance of cluster %q exactly as Terraform applies it (modules/flux-bootstrap ->
 # platform_flux_instance), rendered by the provider from:
 #   %s
 #   secrets set: %s
-# Terraform owns the object, so it is not part of the synced path; the validator starts from it.
+# %s
 # Regenerate: go tool task flux:instances
-`, src.Cluster, strings.Join(args, " "), set)
+`, src.Cluster, strings.Join(args, " "), set, owns)
 }
 
 // toTF converts a Terraform language value to the provider's type.
