@@ -1,6 +1,7 @@
 package hcloudemu
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -115,32 +116,59 @@ func (rt *runtimeConfig) latencyFor(ep string) time.Duration {
 func (rt *runtimeConfig) fault(ep string) *APIError {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for i, f := range rt.faults {
-		if f.Endpoint != ep && f.Endpoint != "*" {
-			continue
-		}
-		hit, used := trigger(&f.Count, f.Probability)
-		if used {
-			rt.faults = append(rt.faults[:i:i], rt.faults[i+1:]...)
-		}
-		if !hit {
-			continue
-		}
-		code := f.Code
-		if code == "" {
-			code = "server_error"
-		}
-		msg := f.Message
-		if msg == "" {
-			msg = "injected fault"
-		}
-		e := newErr(code, "%s", msg)
-		if f.Status != 0 {
-			e.Status = f.Status
-		}
-		return e
+	f, ok := takeFault(&rt.faults, ep)
+	if !ok {
+		return nil
 	}
-	return nil
+	e := newErr(cmp.Or(f.Code, "server_error"), "%s", cmp.Or(f.Message, "injected fault"))
+	if f.Status != 0 {
+		e.Status = f.Status
+	}
+	return e
+}
+
+func (rt *runtimeConfig) actionFault(command string) (string, string, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	f, ok := takeFault(&rt.actionFaults, command)
+	if !ok {
+		return "", "", false
+	}
+	return cmp.Or(f.Code, "action_failed"), cmp.Or(f.Message, "injected action failure"), true
+}
+
+// injected is a fault of either sort: it targets an endpoint or a command
+// ("*": all) and fires the next Count times, else with a probability.
+type injected interface {
+	target() string
+	rate() (count int, prob float64)
+	fire() (hit, used bool)
+}
+
+func (f *Fault) target() string               { return f.Endpoint }
+func (f *Fault) rate() (int, float64)         { return f.Count, f.Probability }
+func (f *Fault) fire() (hit, used bool)       { return trigger(&f.Count, f.Probability) }
+func (f *ActionFault) target() string         { return f.Command }
+func (f *ActionFault) rate() (int, float64)   { return f.Count, f.Probability }
+func (f *ActionFault) fire() (hit, used bool) { return trigger(&f.Count, f.Probability) }
+
+// takeFault returns the first fault for key that fires; a counted fault
+// is dropped once it has fired its last time.
+func takeFault[F injected](faults *[]F, key string) (F, bool) {
+	for i, f := range *faults {
+		if f.target() != key && f.target() != "*" {
+			continue
+		}
+		hit, used := f.fire()
+		if used {
+			*faults = append((*faults)[:i:i], (*faults)[i+1:]...)
+		}
+		if hit {
+			return f, true
+		}
+	}
+	var none F
+	return none, false
 }
 
 // trigger decides whether a fault fires: the next *count times when count
@@ -151,31 +179,6 @@ func trigger(count *int, prob float64) (hit, used bool) {
 		return true, *count == 0
 	}
 	return prob > 0 && rand.Float64() < prob, false
-}
-
-func (rt *runtimeConfig) actionFault(command string) (string, string, bool) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for i, f := range rt.actionFaults {
-		if f.Command != command && f.Command != "*" {
-			continue
-		}
-		hit, used := trigger(&f.Count, f.Probability)
-		if used {
-			rt.actionFaults = append(rt.actionFaults[:i:i], rt.actionFaults[i+1:]...)
-		}
-		if hit {
-			code, msg := f.Code, f.Message
-			if code == "" {
-				code = "action_failed"
-			}
-			if msg == "" {
-				msg = "injected action failure"
-			}
-			return code, msg, true
-		}
-	}
-	return "", "", false
 }
 
 // ---- admin HTTP API ----
@@ -296,9 +299,7 @@ func (e *Emulator) Configure(c AdminConfig) error {
 		return fmt.Errorf("latency_ms must be >= 0")
 	}
 	rt.mu.Lock()
-	if c.Speed != nil {
-		rt.speed = *c.Speed
-	}
+	setIf(&rt.speed, c.Speed)
 	if c.LatencyMS != nil {
 		rt.latency = time.Duration(*c.LatencyMS) * time.Millisecond
 	}
@@ -309,12 +310,8 @@ func (e *Emulator) Configure(c AdminConfig) error {
 			rt.latencyByEP[ep] = time.Duration(ms) * time.Millisecond
 		}
 	}
-	if c.RateLimit != nil {
-		rt.rlLimit = *c.RateLimit
-	}
-	if c.RateRefill != nil {
-		rt.rlRefill = *c.RateRefill
-	}
+	setIf(&rt.rlLimit, c.RateLimit)
+	setIf(&rt.rlRefill, c.RateRefill)
 	if c.ResetBudgets || c.RateLimit != nil {
 		rt.buckets = map[string]*bucket{}
 	}
@@ -340,13 +337,7 @@ func (e *Emulator) InjectFault(f Fault) error {
 	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 		return fmt.Errorf("status must be 4xx or 5xx")
 	}
-	if f.Count <= 0 && !(f.Probability > 0 && f.Probability <= 1) {
-		return fmt.Errorf("set count > 0 or 0 < probability <= 1")
-	}
-	e.rt.mu.Lock()
-	e.rt.faults = append(e.rt.faults, &f)
-	e.rt.mu.Unlock()
-	return nil
+	return inject(e.rt, &e.rt.faults, &f)
 }
 
 // InjectActionFault makes actions of a command end in status error.
@@ -354,12 +345,18 @@ func (e *Emulator) InjectActionFault(f ActionFault) error {
 	if f.Command == "" {
 		return fmt.Errorf("command is required")
 	}
-	if f.Count <= 0 && !(f.Probability > 0 && f.Probability <= 1) {
+	return inject(e.rt, &e.rt.actionFaults, &f)
+}
+
+// inject adds f to faults when it fires a number of times or with a
+// probability.
+func inject[F injected](rt *runtimeConfig, faults *[]F, f F) error {
+	if count, prob := f.rate(); count <= 0 && !(prob > 0 && prob <= 1) {
 		return fmt.Errorf("set count > 0 or 0 < probability <= 1")
 	}
-	e.rt.mu.Lock()
-	e.rt.actionFaults = append(e.rt.actionFaults, &f)
-	e.rt.mu.Unlock()
+	rt.mu.Lock()
+	*faults = append(*faults, f)
+	rt.mu.Unlock()
 	return nil
 }
 

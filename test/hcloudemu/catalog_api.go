@@ -35,23 +35,19 @@ func catalogGet[T any](key, kind string, all []T, id func(T) int64) apiHandler {
 	}
 }
 
+// renderAll renders every spec of a catalog collection, in order.
+func renderAll[S, R any](specs []S, render func(S) R) []R {
+	var out []R
+	for _, s := range specs {
+		out = append(out, render(s))
+	}
+	return out
+}
+
 func registerCatalog(h func(string, apiHandler)) {
-	var serverTypes []schema.ServerType
-	for _, s := range serverTypeSpecs {
-		serverTypes = append(serverTypes, renderServerType(s))
-	}
-	var lbTypes []schema.LoadBalancerType
-	for _, s := range lbTypeSpecs {
-		lbTypes = append(lbTypes, renderLBType(s))
-	}
-	var dcs []schema.Datacenter
-	for _, d := range catalogDatacenters {
-		dcs = append(dcs, renderDatacenter(d))
-	}
-	var images []schema.Image
-	for _, s := range imageSpecs {
-		images = append(images, renderImage(s))
-	}
+	serverTypes := renderAll(serverTypeSpecs, renderServerType)
+	lbTypes := renderAll(lbTypeSpecs, renderLBType)
+	dcs := renderAll(catalogDatacenters, renderDatacenter)
 	stID := func(x schema.ServerType) int64 { return x.ID }
 	stName := func(x schema.ServerType) string { return x.Name }
 	h("GET /v1/server_types", catalogList("server_types", serverTypes, stID, stName))
@@ -76,6 +72,13 @@ func registerCatalog(h func(string, apiHandler)) {
 	h("GET /v1/pricing", func(c *reqCtx) (int, any, *APIError) {
 		return http.StatusOK, schema.PricingGetResponse{Pricing: renderPricing()}, nil
 	})
+	registerImages(h, renderAll(imageSpecs, renderImage))
+	registerISOs(h, renderAll(isoSpecs, renderISO))
+}
+
+// registerImages serves the system images, filtered by architecture, type
+// and status; no image is bound to a server.
+func registerImages(h func(string, apiHandler), images []schema.Image) {
 	imgID := func(x schema.Image) int64 { return x.ID }
 	h("GET /v1/images", func(c *reqCtx) (int, any, *APIError) {
 		q := c.r.URL.Query()
@@ -111,14 +114,13 @@ func registerCatalog(h func(string, apiHandler)) {
 		return http.StatusOK, listResponse("images", page, meta), nil
 	})
 	h("GET /v1/images/{id}", catalogGet("image", "image", images, imgID))
-	var isos []schema.ISO
-	for _, s := range isoSpecs {
-		isos = append(isos, renderISO(s))
-	}
+}
+
+// registerISOs serves the ISO catalog, filtered by architecture.
+func registerISOs(h func(string, apiHandler), isos []schema.ISO) {
 	isoID := func(x schema.ISO) int64 { return x.ID }
 	h("GET /v1/isos", func(c *reqCtx) (int, any, *APIError) {
-		q := c.r.URL.Query()
-		archs := q["architecture"]
+		archs := c.r.URL.Query()["architecture"]
 		items := []schema.ISO{}
 		for _, iso := range isos {
 			if len(archs) == 0 || (iso.Architecture != nil && contains(archs, *iso.Architecture)) {

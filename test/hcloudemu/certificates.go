@@ -59,25 +59,18 @@ func lbUsesCertificate(lb *LoadBalancer, id int64) bool {
 }
 
 func registerCertificates(h func(string, apiHandler)) {
-	certificateKind.routes(h, nil)
-	h("POST /v1/certificates", (*reqCtx).createCertificate)
-	h("DELETE /v1/certificates/{id}", (*reqCtx).deleteCertificate)
-	h("POST /v1/certificates/{id}/actions/retry", act(certificateKind, func(c *reqCtx, cert *Certificate, _ *struct{}) (*Action, *APIError) {
-		if cert.Type != "managed" {
-			return nil, newErr("unsupported_error", "certificate %d is not managed", cert.ID)
-		}
-		return c.newAction("issue_certificate", certificateKind.ref(cert)), nil
-	}))
+	certificateKind.routes(h, endpoints[*Certificate]{create: create(certificateKind, createCertificate),
+		delete: certificateKind.remove(certificateUnused)}, on("retry", retryCertificate))
 }
 
-func (c *reqCtx) createCertificate() (int, any, *APIError) {
-	var req schema.CertificateCreateRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
+func retryCertificate(c *reqCtx, cert *Certificate, _ *struct{}) (*Action, *APIError) {
+	if cert.Type != "managed" {
+		return nil, newErr("unsupported_error", "certificate %d is not managed", cert.ID)
 	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+	return c.newAction("issue_certificate", certificateKind.ref(cert)), nil
+}
+
+func createCertificate(c *reqCtx, req *schema.CertificateCreateRequest) (int, any, *APIError) {
 	if err := validateLabels(req.Labels); err != nil {
 		return 0, nil, err
 	}
@@ -173,16 +166,13 @@ func issueManaged(cert *Certificate, domains []string, now time.Time) *APIError 
 	return nil
 }
 
-func (c *reqCtx) deleteCertificate() (int, any, *APIError) {
-	cert, err := certificateKind.find(c)
-	if err != nil {
-		return 0, nil, err
-	}
+// certificateUnused lets only a certificate no load balancer uses be
+// deleted.
+func certificateUnused(c *reqCtx, cert *Certificate) *APIError {
 	for _, id := range sortedKeys(c.p.LoadBalancers) {
 		if lbUsesCertificate(c.p.LoadBalancers[id], cert.ID) {
-			return 0, nil, newErr("resource_in_use", "certificate %d is used by load balancer %d", cert.ID, id)
+			return newErr("resource_in_use", "certificate %d is used by load balancer %d", cert.ID, id)
 		}
 	}
-	delete(c.p.Certificates, cert.ID)
-	return http.StatusNoContent, nil, nil
+	return nil
 }

@@ -198,9 +198,12 @@ func (e *Emulator) logf(format string, args ...any) { e.cfg.Logf(format, args...
 
 // ---- persistence ----
 
-func (e *Emulator) signalDirty() {
+func (e *Emulator) signalDirty() { notify(e.dirty) }
+
+// notify wakes the loop waiting on ch unless a wake-up is already pending.
+func notify(ch chan struct{}) {
 	select {
-	case e.dirty <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -267,12 +270,7 @@ func (e *Emulator) waitDurable(seq uint64) error {
 
 // ---- actions over time ----
 
-func (e *Emulator) kick() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
+func (e *Emulator) kick() { notify(e.wake) }
 
 func (e *Emulator) actionLoop() {
 	defer e.wg.Done()
@@ -410,36 +408,8 @@ func (e *Emulator) serve(pattern string, params map[string]string, fn apiHandler
 		}
 	}()
 	e.rt.count(pattern)
-
-	// Authentication.
-	auth := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	e.mu.Lock()
-	ref, known := e.st.Tokens[strings.TrimSpace(tok)]
-	e.mu.Unlock()
-	if !ok || !known {
-		writeError(w, newErr("unauthorized", "unable to authenticate"))
-		return
-	}
-	// Rate limit (per token).
-	if !e.rt.takeToken(w.Header(), strings.TrimSpace(tok), time.Now()) {
-		writeError(w, newErr("rate_limit_exceeded", "limit of %d requests per hour reached", e.rt.limit()))
-		return
-	}
-	// Latency and fault injection.
-	if d := e.rt.latencyFor(pattern); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if f := e.rt.fault(pattern); f != nil {
-		writeError(w, f)
-		return
-	}
-	if ref.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeError(w, newErr("forbidden", "insufficient permissions for this request: token is read-only"))
+	ref, ok := e.admit(pattern, w, r)
+	if !ok {
 		return
 	}
 
@@ -481,6 +451,44 @@ func (e *Emulator) serve(pattern string, params map[string]string, fn apiHandler
 		return
 	}
 	writeJSON(w, status, body)
+}
+
+// admit runs what comes before a request is served: authentication, the
+// token's rate limit, injected latency and faults, and the read-only check.
+// It answers the request itself when it is not admitted.
+func (e *Emulator) admit(pattern string, w http.ResponseWriter, r *http.Request) (TokenRef, bool) {
+	// Authentication.
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	e.mu.Lock()
+	ref, known := e.st.Tokens[strings.TrimSpace(tok)]
+	e.mu.Unlock()
+	if !ok || !known {
+		writeError(w, newErr("unauthorized", "unable to authenticate"))
+		return TokenRef{}, false
+	}
+	// Rate limit (per token).
+	if !e.rt.takeToken(w.Header(), strings.TrimSpace(tok), time.Now()) {
+		writeError(w, newErr("rate_limit_exceeded", "limit of %d requests per hour reached", e.rt.limit()))
+		return TokenRef{}, false
+	}
+	// Latency and fault injection.
+	if d := e.rt.latencyFor(pattern); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return TokenRef{}, false
+		}
+	}
+	if f := e.rt.fault(pattern); f != nil {
+		writeError(w, f)
+		return TokenRef{}, false
+	}
+	if ref.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, newErr("forbidden", "insufficient permissions for this request: token is read-only"))
+		return TokenRef{}, false
+	}
+	return ref, true
 }
 
 // correlationID is a random request ID like the one Hetzner sends in

@@ -155,22 +155,12 @@ var firewallKind = newKind("firewall", "firewalls", func(p *Project) map[int64]*
 	(*reqCtx).renderFirewall, func(l Limits) int { return l.Firewalls })
 
 func registerFirewalls(h func(string, apiHandler)) {
-	firewallKind.routes(h, nil)
-	h("POST /v1/firewalls", (*reqCtx).createFirewall)
-	h("DELETE /v1/firewalls/{id}", (*reqCtx).deleteFirewall)
-	h("POST /v1/firewalls/{id}/actions/set_rules", (*reqCtx).setFirewallRules)
-	h("POST /v1/firewalls/{id}/actions/apply_to_resources", (*reqCtx).applyFirewall)
-	h("POST /v1/firewalls/{id}/actions/remove_from_resources", (*reqCtx).removeFirewall)
+	firewallKind.routes(h, endpoints[*Firewall]{create: create(firewallKind, createFirewall), delete: firewallKind.remove(firewallUnused)},
+		reply("set_rules", setFirewallRules).evenLocked(), reply("apply_to_resources", applyFirewall).evenLocked(),
+		reply("remove_from_resources", removeFirewall).evenLocked())
 }
 
-func (c *reqCtx) createFirewall() (int, any, *APIError) {
-	var req firewallCreateReq
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createFirewall(c *reqCtx, req *firewallCreateReq) (int, any, *APIError) {
 	if err := validateLabels(req.Labels); err != nil {
 		return 0, nil, err
 	}
@@ -188,23 +178,34 @@ func (c *reqCtx) createFirewall() (int, any, *APIError) {
 	fw := &Firewall{base: base{Name: req.Name, Created: c.now, Labels: labelsOrEmpty(req.Labels)},
 		Rules: rules, ServerIDs: []int64{}, Selectors: []string{}}
 	firewallKind.add(c, fw)
-	actions := c.applyFirewallTo(fw, unique(ids), unique(sels))
+	actions := c.applyFirewallTo(fw, unique(ids), unique(sels), false)
 	return http.StatusCreated, map[string]any{"firewall": c.renderFirewall(fw), "actions": actions}, nil
 }
 
-// applyFirewallTo applies fw to servers and label selectors, one
-// apply_firewall action each.
-func (c *reqCtx) applyFirewallTo(fw *Firewall, ids []int64, sels []string) []schema.Action {
+// applyFirewallTo applies fw to servers and label selectors (or removes
+// it from them), one apply_firewall (remove_firewall) action each.
+func (c *reqCtx) applyFirewallTo(fw *Firewall, ids []int64, sels []string, remove bool) []schema.Action {
+	command := "apply_firewall"
+	if remove {
+		command = "remove_firewall"
+	}
 	actions := []schema.Action{}
 	for _, id := range ids {
-		fw.ServerIDs = append(fw.ServerIDs, id)
-		a := c.newAction("apply_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
+		if remove {
+			fw.ServerIDs = removeID(fw.ServerIDs, id)
+		} else {
+			fw.ServerIDs = append(fw.ServerIDs, id)
+		}
+		a := c.newAction(command, []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
 		actions = append(actions, renderAction(a, c.now))
 	}
 	for _, sel := range sels {
-		fw.Selectors = append(fw.Selectors, sel)
-		a := c.newAction("apply_firewall", firewallKind.ref(fw))
-		actions = append(actions, renderAction(a, c.now))
+		if remove {
+			fw.Selectors = slices.DeleteFunc(fw.Selectors, func(s string) bool { return s == sel })
+		} else {
+			fw.Selectors = append(fw.Selectors, sel)
+		}
+		actions = append(actions, renderAction(c.newAction(command, firewallKind.ref(fw)), c.now))
 	}
 	return actions
 }
@@ -220,27 +221,15 @@ func unique[T comparable](vs []T) []T {
 	return out
 }
 
-func (c *reqCtx) deleteFirewall() (int, any, *APIError) {
-	fw, err := firewallKind.find(c)
-	if err != nil {
-		return 0, nil, err
-	}
+// firewallUnused lets only a firewall applied to nothing be deleted.
+func firewallUnused(_ *reqCtx, fw *Firewall) *APIError {
 	if len(fw.ServerIDs) > 0 || len(fw.Selectors) > 0 {
-		return 0, nil, newErr("resource_in_use", "firewall %d is still applied to resources", fw.ID)
+		return newErr("resource_in_use", "firewall %d is still applied to resources", fw.ID)
 	}
-	delete(c.p.Firewalls, fw.ID)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
-func (c *reqCtx) setFirewallRules() (int, any, *APIError) {
-	fw, err := firewallKind.find(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req schema.FirewallActionSetRulesRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
+func setFirewallRules(c *reqCtx, fw *Firewall, req *schema.FirewallActionSetRulesRequest) (int, any, *APIError) {
 	rules, err := validateRules(req.Rules)
 	if err != nil {
 		return 0, nil, err
@@ -256,15 +245,7 @@ func (c *reqCtx) setFirewallRules() (int, any, *APIError) {
 	return http.StatusCreated, map[string]any{"actions": actions}, nil
 }
 
-func (c *reqCtx) applyFirewall() (int, any, *APIError) {
-	fw, err := firewallKind.find(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req schema.FirewallActionApplyToResourcesRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
+func applyFirewall(c *reqCtx, fw *Firewall, req *schema.FirewallActionApplyToResourcesRequest) (int, any, *APIError) {
 	ids, sels, err := c.firewallTargets("apply_to", req.ApplyTo)
 	if err != nil {
 		return 0, nil, err
@@ -279,18 +260,10 @@ func (c *reqCtx) applyFirewall() (int, any, *APIError) {
 			return 0, nil, newErr("firewall_already_applied", "firewall %d is already applied to label selector %q", fw.ID, sel)
 		}
 	}
-	return http.StatusCreated, map[string]any{"actions": c.applyFirewallTo(fw, ids, sels)}, nil
+	return http.StatusCreated, map[string]any{"actions": c.applyFirewallTo(fw, ids, sels, false)}, nil
 }
 
-func (c *reqCtx) removeFirewall() (int, any, *APIError) {
-	fw, err := firewallKind.find(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req schema.FirewallActionRemoveFromResourcesRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
+func removeFirewall(c *reqCtx, fw *Firewall, req *schema.FirewallActionRemoveFromResourcesRequest) (int, any, *APIError) {
 	var ids []int64
 	var sels []string
 	for _, r := range req.RemoveFrom {
@@ -312,15 +285,5 @@ func (c *reqCtx) removeFirewall() (int, any, *APIError) {
 			return 0, nil, errInvalid("remove_from", "type must be server (with server.id) or label_selector (with label_selector.selector)")
 		}
 	}
-	actions := []schema.Action{}
-	for _, id := range ids {
-		fw.ServerIDs = removeID(fw.ServerIDs, id)
-		a := c.newAction("remove_firewall", []schema.ActionResourceReference{res("firewall", fw.ID), res("server", id)})
-		actions = append(actions, renderAction(a, c.now))
-	}
-	for _, sel := range sels {
-		fw.Selectors = slices.DeleteFunc(fw.Selectors, func(s string) bool { return s == sel })
-		actions = append(actions, renderAction(c.newAction("remove_firewall", firewallKind.ref(fw)), c.now))
-	}
-	return http.StatusCreated, map[string]any{"actions": actions}, nil
+	return http.StatusCreated, map[string]any{"actions": c.applyFirewallTo(fw, ids, sels, true)}, nil
 }

@@ -3,7 +3,6 @@ package hcloudemu
 import (
 	"fmt"
 	"net/http"
-	"net/netip"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
@@ -22,7 +21,7 @@ type FloatingIP struct {
 
 var floatingIPKind = newKind("floating_ip", "floating_ips", func(p *Project) map[int64]*FloatingIP { return p.FloatingIPs },
 	(*reqCtx).renderFloatingIP, func(l Limits) int { return l.FloatingIPs }).
-	protect(func(f *FloatingIP) *bool { return &f.Protection.Delete })
+	protect(func(f *FloatingIP) *bool { return &f.Protection.Delete }).nameOptional()
 
 func (c *reqCtx) renderFloatingIP(f *FloatingIP) schema.FloatingIP {
 	loc, _ := locationByName(f.HomeLocation)
@@ -39,30 +38,26 @@ func (c *reqCtx) renderFloatingIP(f *FloatingIP) schema.FloatingIP {
 }
 
 func registerFloatingIPs(h func(string, apiHandler)) {
-	floatingIPKind.routes(h, func(c *reqCtx, f *FloatingIP) *APIError {
-		var req struct {
-			Description *string `json:"description"`
-		}
-		if err := c.decode(&req); err != nil {
-			return err
-		}
-		if req.Description != nil {
-			f.Description = req.Description
-		}
-		return nil
-	})
-	h("POST /v1/floating_ips", (*reqCtx).createFloatingIP)
-	h("DELETE /v1/floating_ips/{id}", (*reqCtx).deleteFloatingIP)
-	h("POST /v1/floating_ips/{id}/actions/assign", act(floatingIPKind, assignFloatingIP))
-	h("POST /v1/floating_ips/{id}/actions/unassign", act(floatingIPKind, unassignFloatingIP))
-	h("POST /v1/floating_ips/{id}/actions/change_dns_ptr", actAny(floatingIPKind, floatingIPDNSPtr))
+	floatingIPKind.routes(h, endpoints[*FloatingIP]{update: updateFloatingIP, create: create(floatingIPKind, createFloatingIP),
+		delete: floatingIPKind.remove(func(c *reqCtx, f *FloatingIP) *APIError { c.e.freeIP(f.IP); return nil })},
+		on("assign", assignFloatingIP), on("unassign", unassignFloatingIP), on("change_dns_ptr", floatingIPDNSPtr).evenLocked())
 }
 
-func (c *reqCtx) createFloatingIP() (int, any, *APIError) {
-	var req schema.FloatingIPCreateRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
+// updateFloatingIP applies the description a PUT may carry.
+func updateFloatingIP(c *reqCtx, f *FloatingIP) *APIError {
+	var req struct {
+		Description *string `json:"description"`
 	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	if req.Description != nil {
+		f.Description = req.Description
+	}
+	return nil
+}
+
+func createFloatingIP(c *reqCtx, req *schema.FloatingIPCreateRequest) (int, any, *APIError) {
 	if req.Type != "ipv4" && req.Type != "ipv6" {
 		return 0, nil, errInvalid("type", "must be ipv4 or ipv6")
 	}
@@ -88,9 +83,7 @@ func (c *reqCtx) createFloatingIP() (int, any, *APIError) {
 	}
 	f := &FloatingIP{base: base{Created: c.now, Labels: labelsOrEmpty(req.Labels)}, Type: req.Type, HomeLocation: loc,
 		Description: req.Description, DNSPtr: map[string]string{}}
-	if req.Name != nil {
-		f.Name = *req.Name
-	}
+	setIf(&f.Name, req.Name)
 	if f.Name != "" {
 		if err := floatingIPKind.checkName(c, f.Name, 0); err != nil {
 			return 0, nil, err
@@ -111,7 +104,7 @@ func (c *reqCtx) createFloatingIP() (int, any, *APIError) {
 			return 0, nil, err
 		}
 		f.IP = ip
-		f.DNSPtr[ip] = "static." + ip + ".clients.your-server.de"
+		f.DNSPtr[ip] = staticPtr(ip)
 	} else {
 		f.IP = c.e.allocIPv6(owner)
 	}
@@ -121,16 +114,6 @@ func (c *reqCtx) createFloatingIP() (int, any, *APIError) {
 		action = renderAction(c.newAction("assign_floating_ip", []schema.ActionResourceReference{res("floating_ip", f.ID), res("server", srv.ID)}), c.now)
 	}
 	return http.StatusCreated, map[string]any{"floating_ip": c.renderFloatingIP(f), "action": action}, nil
-}
-
-func (c *reqCtx) deleteFloatingIP() (int, any, *APIError) {
-	f, err := floatingIPKind.findDeletable(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	c.e.freeIP(f.IP)
-	delete(c.p.FloatingIPs, f.ID)
-	return http.StatusNoContent, nil, nil
 }
 
 func assignFloatingIP(c *reqCtx, f *FloatingIP, req *schema.FloatingIPActionAssignRequest) (*Action, *APIError) {
@@ -157,21 +140,8 @@ func unassignFloatingIP(c *reqCtx, f *FloatingIP, _ *struct{}) (*Action, *APIErr
 }
 
 func floatingIPDNSPtr(c *reqCtx, f *FloatingIP, req *schema.FloatingIPActionChangeDNSPtrRequest) (*Action, *APIError) {
-	a, err := netip.ParseAddr(req.IP)
-	ok := err == nil && a.String() == f.IP
-	if pfx, perr := netip.ParsePrefix(f.IP); perr == nil && err == nil {
-		ok = pfx.Contains(a)
-	}
-	if !ok {
-		return nil, errInvalid("ip", "ip does not belong to the floating ip")
-	}
-	if err := checkDNSPtr(req.DNSPtr); err != nil {
+	if err := changePtr(&f.DNSPtr, "floating ip", addrIn(f.IP, req.IP), req.IP, req.DNSPtr, ""); err != nil {
 		return nil, err
-	}
-	if req.DNSPtr == nil {
-		delete(f.DNSPtr, req.IP)
-	} else {
-		f.DNSPtr[req.IP] = *req.DNSPtr
 	}
 	return c.newAction("change_dns_ptr", floatingIPKind.ref(f)), nil
 }

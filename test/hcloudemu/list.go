@@ -32,66 +32,18 @@ const (
 // paginate applies name and label_selector filters, sort and pagination
 // like the Hetzner API and returns the page and meta.
 func paginate[T any](q url.Values, items []T, k listKeys[T]) ([]T, schema.Meta, *APIError) {
-	page, perPage := 1, defaultPerPage
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, schema.Meta{}, errInvalid("page", "must be a positive integer")
-		}
-		page = n
-	}
-	if v := q.Get("per_page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, schema.Meta{}, errInvalid("per_page", "must be a positive integer")
-		}
-		perPage = min(n, maxPerPage)
+	page, perPage, err := pageParams(q)
+	if err != nil {
+		return nil, schema.Meta{}, err
 	}
 	if !k.noNameFilter {
-		if names, ok := q["name"]; ok && k.name != nil {
-			name := names[0]
-			items = slices.DeleteFunc(items, func(t T) bool { return k.name(t) != name })
-		}
-		if v, ok := q["label_selector"]; ok && k.labels != nil {
-			sel, err := ParseSelector(v[0])
-			if err != nil {
-				return nil, schema.Meta{}, errInvalid("label_selector", err.Error())
-			}
-			items = slices.DeleteFunc(items, func(t T) bool { return !sel.Matches(k.labels(t)) })
+		if items, err = filterNameAndLabels(q, items, k); err != nil {
+			return nil, schema.Meta{}, err
 		}
 	}
-	// Sort: default id:asc; later keys break ties.
-	var cmps []func(a, b T) int
-	for _, s := range q["sort"] {
-		for part := range strings.SplitSeq(s, ",") {
-			field, dir, _ := strings.Cut(part, ":")
-			if dir != "" && dir != "asc" && dir != "desc" {
-				return nil, schema.Meta{}, errInvalid("sort", "direction must be asc or desc")
-			}
-			var f func(a, b T) int
-			switch field {
-			case "id":
-				f = func(a, b T) int { return cmp.Compare(k.id(a), k.id(b)) }
-			case "name":
-				if k.name != nil {
-					f = func(a, b T) int { return cmpStr(k.name(a), k.name(b)) }
-				}
-			case "created":
-				if k.created != nil {
-					f = func(a, b T) int { return k.created(a).Compare(k.created(b)) }
-				}
-			default:
-				f = k.extra[field]
-			}
-			if f == nil {
-				return nil, schema.Meta{}, errInvalid("sort", "unknown sort field "+field)
-			}
-			if dir == "desc" {
-				g := f
-				f = func(a, b T) int { return -g(a, b) }
-			}
-			cmps = append(cmps, f)
-		}
+	cmps, err := sortOrder(q, k)
+	if err != nil {
+		return nil, schema.Meta{}, err
 	}
 	slices.SortFunc(items, func(a, b T) int {
 		for _, f := range cmps {
@@ -114,6 +66,81 @@ func paginate[T any](q url.Values, items []T, k listKeys[T]) ([]T, schema.Meta, 
 	from := min((page-1)*perPage, total)
 	to := min(from+perPage, total)
 	return items[from:to], meta, nil
+}
+
+// pageParams reads page and per_page (at most maxPerPage).
+func pageParams(q url.Values) (page, perPage int, err *APIError) {
+	page, perPage = 1, defaultPerPage
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, errInvalid("page", "must be a positive integer")
+		}
+		page = n
+	}
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, errInvalid("per_page", "must be a positive integer")
+		}
+		perPage = min(n, maxPerPage)
+	}
+	return page, perPage, nil
+}
+
+// filterNameAndLabels keeps the items with the name and matching the
+// label_selector the query gives.
+func filterNameAndLabels[T any](q url.Values, items []T, k listKeys[T]) ([]T, *APIError) {
+	if names, ok := q["name"]; ok && k.name != nil {
+		name := names[0]
+		items = slices.DeleteFunc(items, func(t T) bool { return k.name(t) != name })
+	}
+	if v, ok := q["label_selector"]; ok && k.labels != nil {
+		sel, err := ParseSelector(v[0])
+		if err != nil {
+			return nil, errInvalid("label_selector", err.Error())
+		}
+		items = slices.DeleteFunc(items, func(t T) bool { return !sel.Matches(k.labels(t)) })
+	}
+	return items, nil
+}
+
+// sortOrder turns the sort parameters (field or field:asc|desc, repeated
+// or comma separated) into comparisons; later ones break ties, id:asc last.
+func sortOrder[T any](q url.Values, k listKeys[T]) ([]func(a, b T) int, *APIError) {
+	var cmps []func(a, b T) int
+	for _, s := range q["sort"] {
+		for part := range strings.SplitSeq(s, ",") {
+			field, dir, _ := strings.Cut(part, ":")
+			if dir != "" && dir != "asc" && dir != "desc" {
+				return nil, errInvalid("sort", "direction must be asc or desc")
+			}
+			var f func(a, b T) int
+			switch field {
+			case "id":
+				f = func(a, b T) int { return cmp.Compare(k.id(a), k.id(b)) }
+			case "name":
+				if k.name != nil {
+					f = func(a, b T) int { return cmpStr(k.name(a), k.name(b)) }
+				}
+			case "created":
+				if k.created != nil {
+					f = func(a, b T) int { return k.created(a).Compare(k.created(b)) }
+				}
+			default:
+				f = k.extra[field]
+			}
+			if f == nil {
+				return nil, errInvalid("sort", "unknown sort field "+field)
+			}
+			if dir == "desc" {
+				g := f
+				f = func(a, b T) int { return -g(a, b) }
+			}
+			cmps = append(cmps, f)
+		}
+	}
+	return cmps, nil
 }
 
 // metaJSON renders pagination meta with nulls for absent pages, like Hetzner.

@@ -13,31 +13,16 @@ var loadBalancerKind = newKind("load_balancer", "load_balancers",
 	func(l Limits) int { return l.LoadBalancers }).protect(func(lb *LoadBalancer) *bool { return &lb.Protection.Delete })
 
 func registerLoadBalancers(h func(string, apiHandler)) {
-	loadBalancerKind.routes(h, nil)
-	h("POST /v1/load_balancers", (*reqCtx).createLoadBalancer)
-	h("DELETE /v1/load_balancers/{id}", (*reqCtx).deleteLoadBalancer)
-	h("POST /v1/load_balancers/{id}/actions/add_service", act(loadBalancerKind, lbAddService))
-	h("POST /v1/load_balancers/{id}/actions/update_service", act(loadBalancerKind, lbUpdateService))
-	h("POST /v1/load_balancers/{id}/actions/delete_service", act(loadBalancerKind, lbDeleteService))
-	h("POST /v1/load_balancers/{id}/actions/add_target", act(loadBalancerKind, lbAddTarget))
-	h("POST /v1/load_balancers/{id}/actions/remove_target", act(loadBalancerKind, lbRemoveTarget))
-	h("POST /v1/load_balancers/{id}/actions/change_algorithm", act(loadBalancerKind, lbChangeAlgorithm))
-	h("POST /v1/load_balancers/{id}/actions/change_type", act(loadBalancerKind, lbChangeType))
-	h("POST /v1/load_balancers/{id}/actions/attach_to_network", act(loadBalancerKind, lbAttachToNetwork))
-	h("POST /v1/load_balancers/{id}/actions/detach_from_network", act(loadBalancerKind, lbDetachFromNetwork))
-	h("POST /v1/load_balancers/{id}/actions/enable_public_interface", act(loadBalancerKind, lbEnablePublicInterface))
-	h("POST /v1/load_balancers/{id}/actions/disable_public_interface", act(loadBalancerKind, lbDisablePublicInterface))
-	h("POST /v1/load_balancers/{id}/actions/change_dns_ptr", actAny(loadBalancerKind, lbChangeDnsPtr))
+	loadBalancerKind.routes(h, endpoints[*LoadBalancer]{create: create(loadBalancerKind, createLoadBalancer),
+		delete: (*reqCtx).deleteLoadBalancer},
+		on("add_service", lbAddService), on("update_service", lbUpdateService), on("delete_service", lbDeleteService),
+		on("add_target", lbAddTarget), on("remove_target", lbRemoveTarget), on("change_algorithm", lbChangeAlgorithm),
+		on("change_type", lbChangeType), on("attach_to_network", lbAttachToNetwork), on("detach_from_network", lbDetachFromNetwork),
+		on("enable_public_interface", lbEnablePublicInterface), on("disable_public_interface", lbDisablePublicInterface),
+		on("change_dns_ptr", lbChangeDNSPtr).evenLocked())
 }
 
-func (c *reqCtx) createLoadBalancer() (int, any, *APIError) {
-	var req lbCreateReq
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createLoadBalancer(c *reqCtx, req *lbCreateReq) (int, any, *APIError) {
 	if req.LoadBalancerType.ID == 0 && req.LoadBalancerType.Name == "" {
 		return 0, nil, errInvalid("load_balancer_type", "is required")
 	}
@@ -52,20 +37,9 @@ func (c *reqCtx) createLoadBalancer() (int, any, *APIError) {
 			return 0, nil, errInvalid("algorithm.type", "must be round_robin or least_connections")
 		}
 	}
-	locName, given, lerr := resolveLocation(req.Location, nil)
+	locName, lerr := lbLocation(req)
 	if lerr != nil {
 		return 0, nil, lerr
-	}
-	if !given {
-		if req.NetworkZone == nil || !networkZones[*req.NetworkZone] {
-			return 0, nil, errInvalid("location", "location or a valid network_zone is required")
-		}
-		for _, l := range catalogLocations {
-			if l.NetworkZone == *req.NetworkZone {
-				locName = l.Name
-				break
-			}
-		}
 	}
 	if err := validateLabels(req.Labels); err != nil {
 		return 0, nil, err
@@ -96,19 +70,46 @@ func (c *reqCtx) createLoadBalancer() (int, any, *APIError) {
 		}
 	}
 	lb.ID = c.e.st.nextID("load_balancer")
+	if err := c.allocLBAddresses(lb); err != nil {
+		return 0, nil, err
+	}
+	c.p.LoadBalancers[lb.ID] = lb
+	a := c.newAction("create_load_balancer", loadBalancerKind.ref(lb), locking())
+	return http.StatusCreated, map[string]any{"load_balancer": c.renderLoadBalancer(lb), "action": renderAction(a, c.now)}, nil
+}
+
+// lbLocation is the requested location, or the first of the requested
+// network zone.
+func lbLocation(req *lbCreateReq) (string, *APIError) {
+	locName, given, err := resolveLocation(req.Location, nil)
+	if err != nil || given {
+		return locName, err
+	}
+	if req.NetworkZone == nil || !networkZones[*req.NetworkZone] {
+		return "", errInvalid("location", "location or a valid network_zone is required")
+	}
+	for _, l := range catalogLocations {
+		if l.NetworkZone == *req.NetworkZone {
+			return l.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// allocLBAddresses gives a new load balancer its public IPv4 address and
+// the first address of an IPv6 /64.
+func (c *reqCtx) allocLBAddresses(lb *LoadBalancer) *APIError {
 	owner := fmt.Sprintf("load_balancer:%d", lb.ID)
 	v4, err := c.e.allocIPv4(owner)
 	if err != nil {
-		return 0, nil, err
+		return err
 	}
 	lb.IPv4 = v4
 	v6, _ := netip.ParsePrefix(c.e.allocIPv6(owner))
 	lb.IPv6 = v6.Addr().Next().String()
 	c.e.st.IPsInUse[lb.IPv6] = owner
 	delete(c.e.st.IPsInUse, v6.String())
-	c.p.LoadBalancers[lb.ID] = lb
-	a := c.newAction("create_load_balancer", loadBalancerKind.ref(lb), locking())
-	return http.StatusCreated, map[string]any{"load_balancer": c.renderLoadBalancer(lb), "action": renderAction(a, c.now)}, nil
+	return nil
 }
 
 func (c *reqCtx) deleteLoadBalancer() (int, any, *APIError) {
@@ -249,20 +250,10 @@ func lbDisablePublicInterface(c *reqCtx, lb *LoadBalancer, _ *struct{}) (*Action
 	return c.newAction("disable_public_interface", loadBalancerKind.ref(lb)), nil
 }
 
-func lbChangeDnsPtr(c *reqCtx, lb *LoadBalancer, req *schema.LoadBalancerActionChangeDNSPtrRequest) (*Action, *APIError) {
-	if req.IP != lb.IPv4 && req.IP != lb.IPv6 {
-		return nil, errInvalid("ip", "ip does not belong to the load balancer")
-	}
-	if err := checkDNSPtr(req.DNSPtr); err != nil {
+func lbChangeDNSPtr(c *reqCtx, lb *LoadBalancer, req *schema.LoadBalancerActionChangeDNSPtrRequest) (*Action, *APIError) {
+	belongs := req.IP == lb.IPv4 || req.IP == lb.IPv6
+	if err := changePtr(&lb.DNSPtr, "load balancer", belongs, req.IP, req.DNSPtr, ""); err != nil {
 		return nil, err
-	}
-	if lb.DNSPtr == nil {
-		lb.DNSPtr = map[string]string{}
-	}
-	if req.DNSPtr == nil {
-		delete(lb.DNSPtr, req.IP)
-	} else {
-		lb.DNSPtr[req.IP] = *req.DNSPtr
 	}
 	return c.newAction("change_dns_ptr", loadBalancerKind.ref(lb)), nil
 }

@@ -49,7 +49,7 @@ func (c *reqCtx) renderLoadBalancer(lb *LoadBalancer) schema.LoadBalancer {
 	zero := uint64(0)
 	out.OutgoingTraffic, out.IngoingTraffic = &zero, &zero
 	out.PublicNet = schema.LoadBalancerPublicNet{Enabled: lb.PublicEnabled,
-		IPv4: schema.LoadBalancerPublicNetIPv4{IP: lb.IPv4, DNSPtr: defaultPtr(lb.DNSPtr, lb.IPv4, "static."+lb.IPv4+".clients.your-server.de")},
+		IPv4: schema.LoadBalancerPublicNetIPv4{IP: lb.IPv4, DNSPtr: defaultPtr(lb.DNSPtr, lb.IPv4, staticPtr(lb.IPv4))},
 		IPv6: schema.LoadBalancerPublicNetIPv6{IP: lb.IPv6, DNSPtr: defaultPtr(lb.DNSPtr, lb.IPv6, "static.clients.your-server.de")}}
 	for _, pn := range lb.PrivateNets {
 		out.PrivateNet = append(out.PrivateNet, schema.LoadBalancerPrivateNet{Network: pn.Network, IP: pn.IP})
@@ -116,17 +116,13 @@ func validPort(p int) bool { return p >= 1 && p <= 65535 }
 // buildService applies a create/update request onto svc (defaults for a new
 // service come from Hetzner's documented defaults).
 func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool, certs map[int64]*Certificate) *APIError {
-	if r.Protocol != nil {
-		svc.Protocol = *r.Protocol
-	}
+	setIf(&svc.Protocol, r.Protocol)
 	switch svc.Protocol {
 	case "tcp", "http", "https":
 	default:
 		return errInvalid("protocol", "must be one of tcp, http, https")
 	}
-	if r.ListenPort != nil {
-		svc.ListenPort = *r.ListenPort
-	}
+	setIf(&svc.ListenPort, r.ListenPort)
 	if isNew && svc.ListenPort == 0 {
 		switch svc.Protocol {
 		case "http":
@@ -140,9 +136,7 @@ func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool, c
 	if !validPort(svc.ListenPort) {
 		return errInvalid("listen_port", "must be between 1 and 65535")
 	}
-	if r.DestinationPort != nil {
-		svc.DestinationPort = *r.DestinationPort
-	}
+	setIf(&svc.DestinationPort, r.DestinationPort)
 	if isNew && svc.DestinationPort == 0 {
 		svc.DestinationPort = svc.ListenPort
 		if svc.Protocol == "https" {
@@ -152,9 +146,7 @@ func buildService(svc *schema.LoadBalancerService, r lbServiceReq, isNew bool, c
 	if !validPort(svc.DestinationPort) {
 		return errInvalid("destination_port", "must be between 1 and 65535")
 	}
-	if r.Proxyprotocol != nil {
-		svc.Proxyprotocol = *r.Proxyprotocol
-	}
+	setIf(&svc.Proxyprotocol, r.Proxyprotocol)
 	if err := buildServiceHTTP(svc, r, certs); err != nil {
 		return err
 	}
@@ -176,12 +168,8 @@ func buildServiceHTTP(svc *schema.LoadBalancerService, r lbServiceReq, certs map
 			svc.HTTP = &schema.LoadBalancerServiceHTTP{CookieName: "HCLBSTICKY", CookieLifetime: 300, Certificates: []int64{}, TimeoutIdle: 60}
 		}
 		if h := r.HTTP; h != nil {
-			if h.CookieName != nil {
-				svc.HTTP.CookieName = *h.CookieName
-			}
-			if h.CookieLifetime != nil {
-				svc.HTTP.CookieLifetime = *h.CookieLifetime
-			}
+			setIf(&svc.HTTP.CookieName, h.CookieName)
+			setIf(&svc.HTTP.CookieLifetime, h.CookieLifetime)
 			if h.Certificates != nil {
 				for _, id := range *h.Certificates {
 					if certs[id] == nil {
@@ -193,15 +181,9 @@ func buildServiceHTTP(svc *schema.LoadBalancerService, r lbServiceReq, certs map
 					svc.HTTP.Certificates = []int64{}
 				}
 			}
-			if h.RedirectHTTP != nil {
-				svc.HTTP.RedirectHTTP = *h.RedirectHTTP
-			}
-			if h.StickySessions != nil {
-				svc.HTTP.StickySessions = *h.StickySessions
-			}
-			if h.TimeoutIdle != nil {
-				svc.HTTP.TimeoutIdle = *h.TimeoutIdle
-			}
+			setIf(&svc.HTTP.RedirectHTTP, h.RedirectHTTP)
+			setIf(&svc.HTTP.StickySessions, h.StickySessions)
+			setIf(&svc.HTTP.TimeoutIdle, h.TimeoutIdle)
 		}
 	}
 	return nil
@@ -220,21 +202,11 @@ func buildHealthCheck(svc *schema.LoadBalancerService, r lbServiceReq) *APIError
 	}
 	hc := svc.HealthCheck
 	if r.HealthCheck != nil {
-		if r.HealthCheck.Protocol != nil {
-			hc.Protocol = *r.HealthCheck.Protocol
-		}
-		if r.HealthCheck.Port != nil {
-			hc.Port = *r.HealthCheck.Port
-		}
-		if r.HealthCheck.Interval != nil {
-			hc.Interval = *r.HealthCheck.Interval
-		}
-		if r.HealthCheck.Timeout != nil {
-			hc.Timeout = *r.HealthCheck.Timeout
-		}
-		if r.HealthCheck.Retries != nil {
-			hc.Retries = *r.HealthCheck.Retries
-		}
+		setIf(&hc.Protocol, r.HealthCheck.Protocol)
+		setIf(&hc.Port, r.HealthCheck.Port)
+		setIf(&hc.Interval, r.HealthCheck.Interval)
+		setIf(&hc.Timeout, r.HealthCheck.Timeout)
+		setIf(&hc.Retries, r.HealthCheck.Retries)
 	}
 	if hc.Protocol != "tcp" && hc.Protocol != "http" && hc.Protocol != "https" {
 		return errInvalid("health_check.protocol", "must be one of tcp, http, https")
@@ -253,21 +225,13 @@ func buildHealthCheck(svc *schema.LoadBalancerService, r lbServiceReq) *APIError
 		}
 		if r.HealthCheck != nil && r.HealthCheck.HTTP != nil {
 			h := r.HealthCheck.HTTP
-			if h.Domain != nil {
-				hc.HTTP.Domain = *h.Domain
-			}
-			if h.Path != nil {
-				hc.HTTP.Path = *h.Path
-			}
-			if h.Response != nil {
-				hc.HTTP.Response = *h.Response
-			}
+			setIf(&hc.HTTP.Domain, h.Domain)
+			setIf(&hc.HTTP.Path, h.Path)
+			setIf(&hc.HTTP.Response, h.Response)
 			if h.StatusCodes != nil {
 				hc.HTTP.StatusCodes = append([]string{}, *h.StatusCodes...)
 			}
-			if h.TLS != nil {
-				hc.HTTP.TLS = *h.TLS
-			}
+			setIf(&hc.HTTP.TLS, h.TLS)
 		}
 	}
 	return nil

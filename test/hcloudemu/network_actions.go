@@ -13,26 +13,15 @@ var networkKind = newKind("network", "networks", func(p *Project) map[int64]*Net
 	protect(func(n *Network) *bool { return &n.Protection.Delete })
 
 func registerNetworks(h func(string, apiHandler)) {
-	networkKind.routes(h, func(c *reqCtx, n *Network) *APIError {
-		return c.setBool("expose_routes_to_vswitch", &n.ExposeRoutesToVSwitch)
-	})
-	h("POST /v1/networks", (*reqCtx).createNetwork)
-	h("DELETE /v1/networks/{id}", (*reqCtx).deleteNetwork)
-	h("POST /v1/networks/{id}/actions/add_subnet", act(networkKind, addSubnet))
-	h("POST /v1/networks/{id}/actions/delete_subnet", act(networkKind, deleteSubnet))
-	h("POST /v1/networks/{id}/actions/add_route", act(networkKind, addRoute))
-	h("POST /v1/networks/{id}/actions/delete_route", act(networkKind, deleteRoute))
-	h("POST /v1/networks/{id}/actions/change_ip_range", act(networkKind, changeIPRange))
+	networkKind.routes(h, endpoints[*Network]{create: create(networkKind, createNetwork), delete: networkKind.remove(detachNetwork),
+		update: func(c *reqCtx, n *Network) *APIError {
+			return c.setBool("expose_routes_to_vswitch", &n.ExposeRoutesToVSwitch)
+		}},
+		on("add_subnet", addSubnet), on("delete_subnet", deleteSubnet), on("add_route", addRoute), on("delete_route", deleteRoute),
+		on("change_ip_range", changeIPRange))
 }
 
-func (c *reqCtx) createNetwork() (int, any, *APIError) {
-	var req networkCreateReq
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createNetwork(c *reqCtx, req *networkCreateReq) (int, any, *APIError) {
 	if req.IPRange == "" {
 		return 0, nil, errInvalid("ip_range", "is required")
 	}
@@ -63,20 +52,16 @@ func (c *reqCtx) createNetwork() (int, any, *APIError) {
 	return http.StatusCreated, map[string]any{"network": c.renderNetwork(n)}, nil
 }
 
-func (c *reqCtx) deleteNetwork() (int, any, *APIError) {
-	n, err := networkKind.findDeletable(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	// Attached servers and load balancers are detached, as on Hetzner.
+// detachNetwork detaches the servers and load balancers attached to a
+// network being deleted, as Hetzner does.
+func detachNetwork(c *reqCtx, n *Network) *APIError {
 	for _, s := range c.p.Servers {
 		s.PrivateNets = deletePrivateNet(s.PrivateNets, n.ID)
 	}
 	for _, lb := range c.p.LoadBalancers {
 		lb.PrivateNets = deletePrivateNet(lb.PrivateNets, n.ID)
 	}
-	delete(c.p.Networks, n.ID)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 func addSubnet(c *reqCtx, n *Network, req *schema.NetworkSubnet) (*Action, *APIError) {

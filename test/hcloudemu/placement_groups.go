@@ -22,19 +22,11 @@ func (c *reqCtx) renderPlacementGroup(pg *PlacementGroup) schema.PlacementGroup 
 }
 
 func registerPlacementGroups(h func(string, apiHandler)) {
-	placementGroupKind.routes(h, nil)
-	h("POST /v1/placement_groups", (*reqCtx).createPlacementGroup)
-	h("DELETE /v1/placement_groups/{id}", (*reqCtx).deletePlacementGroup)
+	placementGroupKind.routes(h, endpoints[*PlacementGroup]{create: create(placementGroupKind, createPlacementGroup),
+		delete: placementGroupKind.remove(placementGroupEmpty)})
 }
 
-func (c *reqCtx) createPlacementGroup() (int, any, *APIError) {
-	var req schema.PlacementGroupCreateRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createPlacementGroup(c *reqCtx, req *schema.PlacementGroupCreateRequest) (int, any, *APIError) {
 	if req.Type != "spread" {
 		return 0, nil, errInvalid("type", "must be spread")
 	}
@@ -49,14 +41,11 @@ func (c *reqCtx) createPlacementGroup() (int, any, *APIError) {
 	return http.StatusCreated, map[string]any{"placement_group": c.renderPlacementGroup(pg), "action": nil}, nil
 }
 
-func (c *reqCtx) deletePlacementGroup() (int, any, *APIError) {
-	pg, err := placementGroupKind.find(c)
-	if err != nil {
-		return 0, nil, err
-	}
+// placementGroupEmpty lets only a placement group without servers be
+// deleted.
+func placementGroupEmpty(c *reqCtx, pg *PlacementGroup) *APIError {
 	if c.placementGroupSize(pg.ID) > 0 {
-		return 0, nil, newErr("resource_in_use", "placement group %d still has servers", pg.ID)
+		return newErr("resource_in_use", "placement group %d still has servers", pg.ID)
 	}
-	delete(c.p.PlacementGroups, pg.ID)
-	return http.StatusNoContent, nil, nil
+	return nil
 }

@@ -63,32 +63,20 @@ func (c *reqCtx) newPrimaryIP(typ, location string, autoDelete bool, name string
 	ip := &PrimaryIP{base: base{ID: id, Name: name, Created: c.now, Labels: map[string]string{}}, Type: typ, IP: addr, Location: location,
 		AssigneeType: "server", AutoDelete: autoDelete, DNSPtr: map[string]string{}}
 	if typ == "ipv4" {
-		ip.DNSPtr[addr] = "static." + addr + ".clients.your-server.de"
+		ip.DNSPtr[addr] = staticPtr(addr)
 	}
 	p.PrimaryIPs[id] = ip
 	return ip, nil
 }
 
+// setDNSPtr changes the reverse DNS of a primary IP's address; null
+// restores an IPv4 address's static entry.
 func setDNSPtr(ip *PrimaryIP, addr string, ptr *string) *APIError {
-	if !ipBelongs(ip, addr) {
-		return errInvalid("ip", "ip does not belong to the primary ip")
+	reset := ""
+	if ip.Type == "ipv4" {
+		reset = staticPtr(addr)
 	}
-	if err := checkDNSPtr(ptr); err != nil {
-		return err
-	}
-	if ip.DNSPtr == nil {
-		ip.DNSPtr = map[string]string{}
-	}
-	if ptr == nil {
-		if ip.Type == "ipv4" {
-			ip.DNSPtr[addr] = "static." + addr + ".clients.your-server.de"
-		} else {
-			delete(ip.DNSPtr, addr)
-		}
-		return nil
-	}
-	ip.DNSPtr[addr] = *ptr
-	return nil
+	return changePtr(&ip.DNSPtr, "primary ip", addrIn(ip.IP, addr), addr, ptr, reset)
 }
 
 type primaryIPCreateReq struct {
@@ -108,22 +96,13 @@ var primaryIPKind = newKind("primary_ip", "primary_ips", func(p *Project) map[in
 	protect(func(ip *PrimaryIP) *bool { return &ip.Protection.Delete })
 
 func registerPrimaryIPs(h func(string, apiHandler)) {
-	primaryIPKind.routes(h, func(c *reqCtx, ip *PrimaryIP) *APIError { return c.setBool("auto_delete", &ip.AutoDelete) })
-	h("POST /v1/primary_ips", (*reqCtx).createPrimaryIP)
-	h("DELETE /v1/primary_ips/{id}", (*reqCtx).deletePrimaryIP)
-	h("POST /v1/primary_ips/{id}/actions/assign", actAny(primaryIPKind, assignPrimaryIP))
-	h("POST /v1/primary_ips/{id}/actions/unassign", actAny(primaryIPKind, unassignPrimaryIP))
-	h("POST /v1/primary_ips/{id}/actions/change_dns_ptr", actAny(primaryIPKind, primaryIPDNSPtr))
+	primaryIPKind.routes(h, endpoints[*PrimaryIP]{create: create(primaryIPKind, createPrimaryIP), delete: primaryIPKind.remove(releasePrimaryIP),
+		update: func(c *reqCtx, ip *PrimaryIP) *APIError { return c.setBool("auto_delete", &ip.AutoDelete) }},
+		on("assign", assignPrimaryIP).evenLocked(), on("unassign", unassignPrimaryIP).evenLocked(),
+		on("change_dns_ptr", primaryIPDNSPtr).evenLocked())
 }
 
-func (c *reqCtx) createPrimaryIP() (int, any, *APIError) {
-	var req primaryIPCreateReq
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createPrimaryIP(c *reqCtx, req *primaryIPCreateReq) (int, any, *APIError) {
 	if req.Type != "ipv4" && req.Type != "ipv6" {
 		return 0, nil, errInvalid("type", "must be ipv4 or ipv6")
 	}
@@ -156,8 +135,8 @@ func (c *reqCtx) createPrimaryIP() (int, any, *APIError) {
 	} else if !given {
 		return 0, nil, errInvalid("location", "location or assignee_id is required")
 	}
-	if primaryIPKind.taken(c.p, req.Name, 0) {
-		return 0, nil, errUnique("name")
+	if err := primaryIPKind.unique(c.p, req.Name, 0); err != nil {
+		return 0, nil, err
 	}
 	auto := req.AutoDelete != nil && *req.AutoDelete
 	ip, err := c.newPrimaryIP(req.Type, locName, auto, req.Name)
@@ -179,22 +158,17 @@ func (c *reqCtx) createPrimaryIP() (int, any, *APIError) {
 	return http.StatusCreated, map[string]any{"primary_ip": c.renderPrimaryIP(ip), "action": renderAction(a, c.now)}, nil
 }
 
-func (c *reqCtx) deletePrimaryIP() (int, any, *APIError) {
-	ip, err := primaryIPKind.findDeletable(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	if ip.AssigneeID != 0 {
-		if s := c.p.Servers[ip.AssigneeID]; s != nil {
-			if s.Status != "off" {
-				return 0, nil, newErr("server_not_stopped", "primary ip %d is assigned to running server %d", ip.ID, s.ID)
-			}
-			c.unassign(ip)
+// releasePrimaryIP lets a primary IP be deleted unless it is assigned to a
+// running server, and releases its address.
+func releasePrimaryIP(c *reqCtx, ip *PrimaryIP) *APIError {
+	if s := c.p.Servers[ip.AssigneeID]; ip.AssigneeID != 0 && s != nil {
+		if s.Status != "off" {
+			return newErr("server_not_stopped", "primary ip %d is assigned to running server %d", ip.ID, s.ID)
 		}
+		c.unassign(ip)
 	}
 	c.e.freeIP(ip.IP)
-	delete(c.p.PrimaryIPs, ip.ID)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 func assignPrimaryIP(c *reqCtx, ip *PrimaryIP, req *schema.PrimaryIPActionAssignRequest) (*Action, *APIError) {
@@ -265,12 +239,4 @@ func (c *reqCtx) unassign(ip *PrimaryIP) {
 		}
 	}
 	ip.AssigneeID = 0
-}
-
-// checkDNSPtr validates a reverse DNS entry (null resets it).
-func checkDNSPtr(ptr *string) *APIError {
-	if ptr != nil && (len(*ptr) > 255 || *ptr == "") {
-		return errInvalid("dns_ptr", "must be a valid hostname or null")
-	}
-	return nil
 }

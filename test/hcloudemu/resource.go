@@ -32,6 +32,8 @@ type kind[T resource, R any] struct {
 	render   func(*reqCtx, T) R
 	limit    func(Limits) int
 	hostname bool // names must be valid hostnames (servers)
+	// optionalName: create takes no name or checks it later (floating IPs).
+	optionalName bool
 	// filter builds a list filter from query parameters beyond name and
 	// label_selector; nil keeps every item.
 	filter func(url.Values) (func(T) bool, *APIError)
@@ -44,8 +46,8 @@ type kind[T resource, R any] struct {
 }
 
 // newKind describes a kind by its names, its map in the project, how it
-// renders and its project limit; protect, hostnames, filterBy, sortBy and
-// withoutActions add the rest.
+// renders and its project limit; protect, hostnames, nameOptional, filterBy,
+// sortBy and withoutActions add the rest.
 func newKind[T resource, R any](name, plural string, store func(*Project) map[int64]T, render func(*reqCtx, T) R,
 	limit func(Limits) int) *kind[T, R] {
 	return &kind[T, R]{name: name, plural: plural, store: store, render: render, limit: limit, sort: map[string]func(a, b T) int{}}
@@ -56,6 +58,8 @@ func (k *kind[T, R]) protect(flag func(T) *bool) *kind[T, R] { k.protection = fl
 func (k *kind[T, R]) hostnames() *kind[T, R] { k.hostname = true; return k }
 
 func (k *kind[T, R]) withoutActions() *kind[T, R] { k.noActions = true; return k }
+
+func (k *kind[T, R]) nameOptional() *kind[T, R] { k.optionalName = true; return k }
 
 // filterBy keeps items whose field equals one of the query parameter's
 // values (when the parameter is given).
@@ -122,14 +126,15 @@ func (k *kind[T, R]) ref(x T) []schema.ActionResourceReference {
 	return []schema.ActionResourceReference{res(k.name, x.meta().ID)}
 }
 
-// taken reports whether another resource of the kind has the name.
-func (k *kind[T, R]) taken(p *Project, name string, except int64) bool {
+// unique is Hetzner's one uniqueness check: no other resource of the kind
+// (except the one with ID except) has the name.
+func (k *kind[T, R]) unique(p *Project, name string, except int64) *APIError {
 	for _, x := range k.store(p) {
 		if b := x.meta(); b.Name == name && b.ID != except {
-			return true
+			return errUnique("name")
 		}
 	}
-	return false
+	return nil
 }
 
 // checkName validates a name and that no other resource of the kind has it.
@@ -137,16 +142,13 @@ func (k *kind[T, R]) checkName(c *reqCtx, name string, except int64) *APIError {
 	if err := validateName(name, k.hostname); err != nil {
 		return err
 	}
-	if k.taken(c.p, name, except) {
-		return errUnique("name")
-	}
-	return nil
+	return k.unique(c.p, name, except)
 }
 
-// checkNew checks a new resource's name (valid, unused) and the project
-// limit.
+// checkNew checks that a new resource's name is unused and that the
+// project has room for it (create has validated the name).
 func (k *kind[T, R]) checkNew(c *reqCtx, name string) *APIError {
-	if err := k.checkName(c, name, 0); err != nil {
+	if err := k.unique(c.p, name, 0); err != nil {
 		return err
 	}
 	return k.checkLimit(c)
@@ -256,9 +258,7 @@ func (k *kind[T, R]) update(more func(c *reqCtx, x T) *APIError) apiHandler {
 				return 0, nil, err
 			}
 		}
-		if req.Name != nil {
-			b.Name = *req.Name
-		}
+		setIf(&b.Name, req.Name)
 		if req.Labels != nil {
 			b.Labels = labelsOrEmpty(req.Labels)
 		}
@@ -266,34 +266,57 @@ func (k *kind[T, R]) update(more func(c *reqCtx, x T) *APIError) apiHandler {
 	}
 }
 
-// changeProtection serves POST /v1/<plural>/{id}/actions/change_protection
-// for kinds with delete protection only.
-func (k *kind[T, R]) changeProtection(c *reqCtx) (int, any, *APIError) {
-	x, err := k.find(c)
-	if err != nil {
-		return 0, nil, err
+// setIf sets *dst to *v when the request carries v.
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
 	}
-	var req struct {
-		Delete *bool `json:"delete"`
-	}
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if req.Delete != nil {
-		*k.protection(x) = *req.Delete
-	}
-	return c.actionResponse(c.newAction("change_protection", k.ref(x)))
 }
 
-// routes registers list, get and update, the kind's action endpoints, and
-// change_protection when the kind has delete protection.
-func (k *kind[T, R]) routes(h func(string, apiHandler), more func(*reqCtx, T) *APIError) {
+// protectionReq is the body of change_protection on kinds with delete
+// protection only.
+type protectionReq struct {
+	Delete *bool `json:"delete"`
+}
+
+func (k *kind[T, R]) changeProtection(c *reqCtx, x T, req *protectionReq) (*Action, *APIError) {
+	setIf(k.protection(x), req.Delete)
+	return c.newAction("change_protection", k.ref(x)), nil
+}
+
+// endpoints is what a kind serves beyond list, get and its /actions
+// listings: the fields its PUT accepts beyond name and labels (nil: none),
+// its create and its delete.
+type endpoints[T resource] struct {
+	update func(c *reqCtx, x T) *APIError
+	create apiHandler
+	delete apiHandler
+}
+
+// routes registers the kind's endpoints and actions, change_protection when
+// the kind has delete protection, and the /actions listings.
+func (k *kind[T, R]) routes(h func(string, apiHandler), ep endpoints[T], actions ...kindAction[T]) {
 	p := "/v1/" + k.plural
 	h("GET "+p, k.list)
 	h("GET "+p+"/{id}", k.get)
-	h("PUT "+p+"/{id}", k.update(more))
+	h("PUT "+p+"/{id}", k.update(ep.update))
+	h("POST "+p, ep.create)
+	h("DELETE "+p+"/{id}", ep.delete)
 	if k.protection != nil {
-		h("POST "+p+"/{id}/actions/change_protection", k.changeProtection)
+		actions = append(actions, on("change_protection", k.changeProtection).evenLocked())
+	}
+	for _, a := range actions {
+		find := k.findUnlocked
+		if a.anyLock {
+			find = k.find
+		}
+		h("POST "+p+"/{id}/actions/"+a.name, func(c *reqCtx) (int, any, *APIError) {
+			x, err := find(c)
+			if err != nil {
+				return 0, nil, err
+			}
+			return a.serve(c, x)
+		})
 	}
 	if !k.noActions {
 		registerActionsOf(h, k.name, k.plural, k.exists)
@@ -321,33 +344,88 @@ func kindWords(name string) string {
 	return string(b)
 }
 
-// act serves POST /v1/<plural>/{id}/actions/<name> on a resource that no
-// action locks: the body decodes into Req, and do changes the resource and
-// returns the action it started.
-func act[T resource, R any, Req any](k *kind[T, R], do func(c *reqCtx, x T, req *Req) (*Action, *APIError)) apiHandler {
-	return actOn(k.findUnlocked, do)
-}
-
-// actAny is act for actions that run while another action locks the
-// resource (protection, reverse DNS).
-func actAny[T resource, R any, Req any](k *kind[T, R], do func(c *reqCtx, x T, req *Req) (*Action, *APIError)) apiHandler {
-	return actOn(k.find, do)
-}
-
-func actOn[T resource, Req any](find func(*reqCtx) (T, *APIError), do func(c *reqCtx, x T, req *Req) (*Action, *APIError)) apiHandler {
+// create serves POST /v1/<plural>: the body decodes into Req and its name
+// must be valid (Hetzner's first check; kinds with optional names check it
+// themselves), then do checks the rest and stores the resource.
+func create[T resource, R, Req any](k *kind[T, R], do func(c *reqCtx, req *Req) (int, any, *APIError)) apiHandler {
 	return func(c *reqCtx) (int, any, *APIError) {
-		x, err := find(c)
-		if err != nil {
-			return 0, nil, err
-		}
 		var req Req
 		if err := c.decode(&req); err != nil {
 			return 0, nil, err
 		}
-		a, err := do(c, x, &req)
+		if !k.optionalName {
+			var named struct {
+				Name string `json:"name"`
+			}
+			if err := c.decode(&named); err != nil {
+				return 0, nil, err
+			}
+			if err := validateName(named.Name, k.hostname); err != nil {
+				return 0, nil, err
+			}
+		}
+		return do(c, &req)
+	}
+}
+
+// remove serves DELETE /v1/<plural>/{id} for kinds whose delete answers
+// 204: release checks that the resource may go (not in use) and lets go of
+// what it holds; delete protection is checked first.
+func (k *kind[T, R]) remove(release func(c *reqCtx, x T) *APIError) apiHandler {
+	return func(c *reqCtx) (int, any, *APIError) {
+		x, err := k.findDeletable(c)
+		if err != nil {
+			return 0, nil, err
+		}
+		if release != nil {
+			if err := release(c, x); err != nil {
+				return 0, nil, err
+			}
+		}
+		delete(k.store(c.p), x.meta().ID)
+		return http.StatusNoContent, nil, nil
+	}
+}
+
+// kindAction is one POST /v1/<plural>/{id}/actions/<name> endpoint.
+type kindAction[T resource] struct {
+	name string
+	// anyLock: the action runs while another action locks the resource
+	// (protection, reverse DNS); others answer locked.
+	anyLock bool
+	serve   func(c *reqCtx, x T) (int, any, *APIError)
+}
+
+// on is an action that starts one action: the body decodes into Req, and
+// do changes the resource and returns the action it started.
+func on[T resource, Req any](name string, do func(c *reqCtx, x T, req *Req) (*Action, *APIError)) kindAction[T] {
+	return reply(name, func(c *reqCtx, x T, req *Req) (int, any, *APIError) {
+		a, err := do(c, x, req)
 		if err != nil {
 			return 0, nil, err
 		}
 		return c.actionResponse(a)
-	}
+	})
+}
+
+// reply is an action that writes its own answer (several actions, a root
+// password beside the action).
+func reply[T resource, Req any](name string, do func(c *reqCtx, x T, req *Req) (int, any, *APIError)) kindAction[T] {
+	return kindAction[T]{name: name, serve: func(c *reqCtx, x T) (int, any, *APIError) {
+		var req Req
+		if err := c.decode(&req); err != nil {
+			return 0, nil, err
+		}
+		return do(c, x, &req)
+	}}
+}
+
+// evenLocked lets the action run while another action locks the resource.
+func (a kindAction[T]) evenLocked() kindAction[T] {
+	a.anyLock = true
+	return a
+}
+
+func (c *reqCtx) actionResponse(a *Action) (int, any, *APIError) {
+	return http.StatusCreated, map[string]any{"action": renderAction(a, c.now)}, nil
 }

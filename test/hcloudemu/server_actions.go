@@ -3,47 +3,26 @@ package hcloudemu
 import (
 	"fmt"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
 func registerServers(h func(string, apiHandler)) {
-	serverKind.routes(h, nil)
-	h("POST /v1/servers", (*reqCtx).createServer)
-	h("DELETE /v1/servers/{id}", (*reqCtx).deleteServer)
-	for _, a := range []string{"poweron", "poweroff", "shutdown", "reboot", "reset"} {
-		h("POST /v1/servers/{id}/actions/"+a, func(c *reqCtx) (int, any, *APIError) { return c.powerAction(a) })
+	actions := []kindAction[*Server]{reply("rebuild", rebuildServer), on("change_type", changeServerType),
+		on("attach_to_network", attachServerToNetwork), on("detach_from_network", detachServerFromNetwork),
+		on("change_alias_ips", changeServerAliasIPs), on("add_to_placement_group", addServerToPlacementGroup),
+		on("remove_from_placement_group", removeServerFromPlacementGroup),
+		on("change_protection", changeServerProtection).evenLocked(), reply("enable_rescue", enableRescue),
+		on("disable_rescue", disableRescue), on("attach_iso", attachISO), on("detach_iso", detachISO),
+		on("change_dns_ptr", changeServerDNSPtr).evenLocked()}
+	for _, kind := range []string{"poweron", "poweroff", "shutdown", "reboot", "reset"} {
+		actions = append(actions, on(kind, func(c *reqCtx, s *Server, _ *struct{}) (*Action, *APIError) { return powerAction(c, s, kind), nil }))
 	}
-	h("POST /v1/servers/{id}/actions/rebuild", (*reqCtx).rebuildServer)
-	h("POST /v1/servers/{id}/actions/change_type", act(serverKind, changeServerType))
-	h("POST /v1/servers/{id}/actions/attach_to_network", act(serverKind, attachServerToNetwork))
-	h("POST /v1/servers/{id}/actions/detach_from_network", act(serverKind, detachServerFromNetwork))
-	h("POST /v1/servers/{id}/actions/change_alias_ips", act(serverKind, changeServerAliasIPs))
-	h("POST /v1/servers/{id}/actions/add_to_placement_group", act(serverKind, addServerToPlacementGroup))
-	h("POST /v1/servers/{id}/actions/remove_from_placement_group", act(serverKind, removeServerFromPlacementGroup))
-	h("POST /v1/servers/{id}/actions/change_protection", actAny(serverKind, changeServerProtection))
-	h("POST /v1/servers/{id}/actions/enable_rescue", (*reqCtx).enableRescue)
-	h("POST /v1/servers/{id}/actions/disable_rescue", act(serverKind, disableRescue))
-	h("POST /v1/servers/{id}/actions/attach_iso", act(serverKind, attachISO))
-	h("POST /v1/servers/{id}/actions/detach_iso", act(serverKind, detachISO))
-	h("POST /v1/servers/{id}/actions/change_dns_ptr", actAny(serverKind, changeServerDNSPtr))
+	serverKind.routes(h, endpoints[*Server]{create: create(serverKind, createServer), delete: (*reqCtx).deleteServer}, actions...)
 }
 
-func (c *reqCtx) actionResponse(a *Action) (int, any, *APIError) {
-	return http.StatusCreated, map[string]any{"action": renderAction(a, c.now)}, nil
-}
-
-func (c *reqCtx) powerAction(kind string) (int, any, *APIError) {
-	s, err := serverKind.findUnlocked(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var emptyBody struct{}
-	if err := c.decode(&emptyBody); err != nil {
-		return 0, nil, err
-	}
+func powerAction(c *reqCtx, s *Server, kind string) *Action {
 	command := map[string]string{"poweron": "start_server", "poweroff": "stop_server", "shutdown": "shutdown_server",
 		"reboot": "reboot_server", "reset": "reset_server"}[kind]
 	refs := []schema.ActionResourceReference{res("server", s.ID)}
@@ -67,21 +46,13 @@ func (c *reqCtx) powerAction(kind string) (int, any, *APIError) {
 	default: // reboot, reset
 		a = c.newAction(command, refs, locking(), prevStatus(prev))
 	}
-	return c.actionResponse(a)
+	return a
 }
 
 func instant() actionOpt            { return func(a *Action) { a.Deadline = a.Started } }
 func prevStatus(s string) actionOpt { return func(a *Action) { a.PrevStatus = s } }
 
-func (c *reqCtx) rebuildServer() (int, any, *APIError) {
-	s, err := serverKind.findUnlocked(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req schema.ServerActionRebuildRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
+func rebuildServer(c *reqCtx, s *Server, req *schema.ServerActionRebuildRequest) (int, any, *APIError) {
 	if s.Protection.Rebuild {
 		return 0, nil, errProtected("server", s.ID, "rebuild")
 	}
@@ -274,7 +245,7 @@ func changeServerProtection(c *reqCtx, s *Server, req *schema.ServerActionChange
 
 func changeServerDNSPtr(c *reqCtx, s *Server, req *schema.ServerActionChangeDNSPtrRequest) (*Action, *APIError) {
 	for _, id := range []int64{s.IPv4ID, s.IPv6ID} {
-		if ip := c.p.PrimaryIPs[id]; ip != nil && ipBelongs(ip, req.IP) {
+		if ip := c.p.PrimaryIPs[id]; ip != nil && addrIn(ip.IP, req.IP) {
 			if aerr := setDNSPtr(ip, req.IP, req.DNSPtr); aerr != nil {
 				return nil, aerr
 			}
@@ -283,19 +254,6 @@ func changeServerDNSPtr(c *reqCtx, s *Server, req *schema.ServerActionChangeDNSP
 		}
 	}
 	return nil, errInvalid("ip", "ip does not belong to the server")
-}
-
-// ipBelongs reports whether addr is the primary IP (v4) or inside its /64.
-func ipBelongs(ip *PrimaryIP, addr string) bool {
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return false
-	}
-	if ip.Type == "ipv4" {
-		return a.String() == ip.IP
-	}
-	pfx, err := netip.ParsePrefix(ip.IP)
-	return err == nil && pfx.Contains(a)
 }
 
 // applyActionEffect applies what happens when an action finishes.
@@ -329,6 +287,12 @@ func (e *Emulator) applyActionEffect(p *Project, a *Action) {
 		}
 		return
 	}
+	e.serverActionDone(p, s, a)
+}
+
+// serverActionDone applies a server action that succeeded: the status it
+// leads to and the power events a kubelet host would see.
+func (e *Emulator) serverActionDone(p *Project, s *Server, a *Action) {
 	switch a.Command {
 	case "create_server":
 		s.Status = "off"
@@ -402,15 +366,7 @@ func attachedAt(s *Server, nid int64) (int, *APIError) {
 
 // enableRescue boots the rescue system on the next reboot and answers its
 // root password.
-func (c *reqCtx) enableRescue() (int, any, *APIError) {
-	s, err := serverKind.findUnlocked(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	var req schema.ServerActionEnableRescueRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
+func enableRescue(c *reqCtx, s *Server, req *schema.ServerActionEnableRescueRequest) (int, any, *APIError) {
 	if req.Type != nil && *req.Type != "linux64" {
 		return 0, nil, errInvalid("type", "must be linux64")
 	}

@@ -149,12 +149,8 @@ type serverPlan struct {
 	startAfter bool
 }
 
-func (c *reqCtx) createServer() (int, any, *APIError) {
-	var req serverCreateReq
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	sp, err := c.planServer(req)
+func createServer(c *reqCtx, req *serverCreateReq) (int, any, *APIError) {
+	sp, err := c.planServer(*req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -215,12 +211,10 @@ func (c *reqCtx) createServer() (int, any, *APIError) {
 		"next_actions": next, "root_password": rootPassword}, nil
 }
 
-// planServer validates a create request in Hetzner's order of checks.
+// planServer validates a create request (create has checked the name) in
+// Hetzner's order of checks.
 func (c *reqCtx) planServer(req serverCreateReq) (serverPlan, *APIError) {
 	var sp serverPlan
-	if err := validateName(req.Name, true); err != nil {
-		return sp, err
-	}
 	var err *APIError
 	if sp.st, sp.img, err = serverTypeAndImage(req.ServerType, req.Image); err != nil {
 		return sp, err
@@ -240,10 +234,7 @@ func (c *reqCtx) planServer(req serverCreateReq) (serverPlan, *APIError) {
 	if err := c.serverPublicNet(req, &sp); err != nil {
 		return sp, err
 	}
-	if serverKind.taken(c.p, req.Name, 0) {
-		return sp, errUnique("name")
-	}
-	if err := serverKind.checkLimit(c); err != nil {
+	if err := serverKind.checkNew(c, req.Name); err != nil {
 		return sp, err
 	}
 	sp.startAfter = req.StartAfterCreate == nil || *req.StartAfterCreate

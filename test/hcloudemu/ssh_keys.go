@@ -66,26 +66,10 @@ var sshKeyKind = newKind("ssh_key", "ssh_keys", func(p *Project) map[int64]*SSHK
 	filterBy("fingerprint", func(k *SSHKey) string { return k.Fingerprint }).withoutActions()
 
 func registerSSHKeys(h func(string, apiHandler)) {
-	sshKeyKind.routes(h, nil)
-	h("POST /v1/ssh_keys", (*reqCtx).createSSHKey)
-	h("DELETE /v1/ssh_keys/{id}", func(c *reqCtx) (int, any, *APIError) {
-		k, err := sshKeyKind.find(c)
-		if err != nil {
-			return 0, nil, err
-		}
-		delete(c.p.SSHKeys, k.ID)
-		return http.StatusNoContent, nil, nil
-	})
+	sshKeyKind.routes(h, endpoints[*SSHKey]{create: create(sshKeyKind, createSSHKey), delete: sshKeyKind.remove(nil)})
 }
 
-func (c *reqCtx) createSSHKey() (int, any, *APIError) {
-	var req schema.SSHKeyCreateRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createSSHKey(c *reqCtx, req *schema.SSHKeyCreateRequest) (int, any, *APIError) {
 	if strings.TrimSpace(req.PublicKey) == "" {
 		return 0, nil, errInvalid("public_key", "is required")
 	}
@@ -96,7 +80,7 @@ func (c *reqCtx) createSSHKey() (int, any, *APIError) {
 	if err := validateLabels(req.Labels); err != nil {
 		return 0, nil, err
 	}
-	if err := sshKeyKind.checkName(c, req.Name, 0); err != nil {
+	if err := sshKeyKind.unique(c.p, req.Name, 0); err != nil {
 		return 0, nil, err
 	}
 	for _, k := range c.p.SSHKeys {

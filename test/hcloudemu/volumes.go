@@ -38,22 +38,11 @@ func (c *reqCtx) renderVolume(v *Volume) schema.Volume {
 }
 
 func registerVolumes(h func(string, apiHandler)) {
-	volumeKind.routes(h, nil)
-	h("POST /v1/volumes", (*reqCtx).createVolume)
-	h("DELETE /v1/volumes/{id}", (*reqCtx).deleteVolume)
-	h("POST /v1/volumes/{id}/actions/attach", act(volumeKind, attachVolume))
-	h("POST /v1/volumes/{id}/actions/detach", act(volumeKind, detachVolume))
-	h("POST /v1/volumes/{id}/actions/resize", act(volumeKind, resizeVolume))
+	volumeKind.routes(h, endpoints[*Volume]{create: create(volumeKind, createVolume), delete: volumeKind.remove(volumeDetached)},
+		on("attach", attachVolume), on("detach", detachVolume), on("resize", resizeVolume))
 }
 
-func (c *reqCtx) createVolume() (int, any, *APIError) {
-	var req schema.VolumeCreateRequest
-	if err := c.decode(&req); err != nil {
-		return 0, nil, err
-	}
-	if err := validateName(req.Name, false); err != nil {
-		return 0, nil, err
-	}
+func createVolume(c *reqCtx, req *schema.VolumeCreateRequest) (int, any, *APIError) {
 	if req.Size < minVolumeSize || req.Size > maxVolumeSize {
 		return 0, nil, errInvalid("size", fmt.Sprintf("must be between %d and %d GB", minVolumeSize, maxVolumeSize))
 	}
@@ -95,16 +84,12 @@ func (c *reqCtx) createVolume() (int, any, *APIError) {
 	return http.StatusCreated, map[string]any{"volume": c.renderVolume(v), "action": renderAction(a, c.now), "next_actions": next}, nil
 }
 
-func (c *reqCtx) deleteVolume() (int, any, *APIError) {
-	v, err := volumeKind.findDeletable(c)
-	if err != nil {
-		return 0, nil, err
-	}
+// volumeDetached lets only a detached volume be deleted.
+func volumeDetached(_ *reqCtx, v *Volume) *APIError {
 	if v.ServerID != 0 {
-		return 0, nil, newErr("resource_in_use", "volume %d is attached to server %d: detach it first", v.ID, v.ServerID)
+		return newErr("resource_in_use", "volume %d is attached to server %d: detach it first", v.ID, v.ServerID)
 	}
-	delete(c.p.Volumes, v.ID)
-	return http.StatusNoContent, nil, nil
+	return nil
 }
 
 func attachVolume(c *reqCtx, v *Volume, req *schema.VolumeActionAttachVolumeRequest) (*Action, *APIError) {
