@@ -310,6 +310,22 @@ func TestDryRunReportsRejections(t *testing.T) {
 	}
 	ks.Obj.Object["spec"].(map[string]any)["pathh"] = "./typo"
 	env.Docs = append(env.Docs, *ks)
+	// A rendered k3s upgrade Plan with a field the tree's own Plan CRD
+	// (installed from crds.yaml) does not declare.
+	var upgrade *Doc
+	for _, e := range f.envs {
+		for _, d := range e.Docs {
+			if upgrade == nil && d.Obj.GetKind() == "Plan" && d.Obj.GetAPIVersion() == "upgrade.cattle.io/v1" {
+				upgrade = &Doc{Source: d.Source, Obj: d.Obj.DeepCopy()}
+			}
+		}
+	}
+	if upgrade == nil {
+		t.Fatal("no environment renders a k3s upgrade Plan")
+	}
+	upgrade.Obj.SetNamespace("dryrun-negative")
+	upgrade.Obj.Object["spec"].(map[string]any)["cordonn"] = true
+	env.Docs = append(env.Docs, *upgrade)
 
 	plan := PlanNamespaces([]*Env{env})
 	if len(plan.Missing) != 1 || !strings.Contains(plan.Missing[0].String(), `ConfigMap not-created/in-missing-namespace (negative/nowhere.yaml): namespace "not-created" is neither declared`) {
@@ -320,12 +336,13 @@ func TestDryRunReportsRejections(t *testing.T) {
 	}
 	r := f.cluster.DryRun(ctx, env)
 	want := map[string]string{
-		"negative: ImagePolicy flux-system/cel-violation (negative/cel.yaml): ":                                 "spec.interval is only accepted when spec.digestReflectionPolicy is set to 'Always'",
-		"negative: Service dryrun-negative/bad-port (negative/service.yaml): ":                                  "spec.ports[0].port: Invalid value: 70000",
-		"negative: Deployment dryrun-negative/unknown-field (negative/deployment.yaml): ":                       `.spec.template.spec.containers[name="app"].livenessProbe.httpGet.paht: field not declared in schema`,
-		"negative: ConfigMap not-created/in-missing-namespace (negative/nowhere.yaml): ":                        `NotFound: namespaces "not-created" not found`,
-		"negative: Widget no-crd (negative/widget.yaml): ":                                                      "no API serves example.com/v1, Kind=Widget",
-		fmt.Sprintf("negative: Kustomization %s/%s (%s): ", ks.Obj.GetNamespace(), ks.Obj.GetName(), ks.Source): ".spec.pathh: field not declared in schema",
+		"negative: ImagePolicy flux-system/cel-violation (negative/cel.yaml): ":                                       "spec.interval is only accepted when spec.digestReflectionPolicy is set to 'Always'",
+		"negative: Service dryrun-negative/bad-port (negative/service.yaml): ":                                        "spec.ports[0].port: Invalid value: 70000",
+		"negative: Deployment dryrun-negative/unknown-field (negative/deployment.yaml): ":                             `.spec.template.spec.containers[name="app"].livenessProbe.httpGet.paht: field not declared in schema`,
+		"negative: ConfigMap not-created/in-missing-namespace (negative/nowhere.yaml): ":                              `NotFound: namespaces "not-created" not found`,
+		"negative: Widget no-crd (negative/widget.yaml): ":                                                            "no API serves example.com/v1, Kind=Widget",
+		fmt.Sprintf("negative: Kustomization %s/%s (%s): ", ks.Obj.GetNamespace(), ks.Obj.GetName(), ks.Source):       ".spec.pathh: field not declared in schema",
+		fmt.Sprintf("negative: Plan %s/%s (%s): ", upgrade.Obj.GetNamespace(), upgrade.Obj.GetName(), upgrade.Source): ".spec.cordonn: field not declared in schema",
 	}
 	got := map[string]string{}
 	for _, fl := range r.Failures {
