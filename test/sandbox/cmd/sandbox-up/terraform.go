@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -134,6 +135,11 @@ func (s *sandboxEnv) terraformRun(op string, vars []string) error {
 	w := io.MultiWriter(log, filter)
 	cmd := s.tfCmd(vars, op, "-input=false", "-auto-approve", "-no-color", "-var-file=sandbox.tfvars")
 	cmd.Stdout, cmd.Stderr = w, w
+	// Ctrl-C reaches terraform too (same process group), which then stops
+	// cleanly and writes its state: outlive it, relaying what it prints.
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
+	defer signal.Stop(interrupts)
 	err = cmd.Run()
 	_ = filter.Close()
 	if cerr := log.Close(); err == nil {

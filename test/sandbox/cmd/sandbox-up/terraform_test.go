@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // An apply as terraform prints it with -no-color (shortened).
@@ -153,5 +155,31 @@ func TestTerraformVarsRealNodes(t *testing.T) {
 	got := strings.Join(s.terraformVars("tok", "/m"), " ")
 	if want := "TF_VAR_hcloud_token=tok TF_VAR_hcloud_endpoint=http://127.0.0.1:8480/v1 TF_VAR_operator_manifest_path=/m TF_VAR_flux_wait=true"; got != want {
 		t.Errorf("terraformVars = %s, want %s", got, want)
+	}
+}
+
+// Ctrl-C during an apply: the command outlives it and relays terraform's
+// output to the end (terraform, in the same process group, gets the same
+// SIGINT and stops cleanly). Without that, this test binary would die here.
+func TestTerraformRunOutlivesInterrupt(t *testing.T) {
+	s, out, _ := testSandbox(t, nil)
+	started := filepath.Join(t.TempDir(), "started")
+	fake := filepath.Join(t.TempDir(), "terraform")
+	script := "#!/bin/sh\ntouch " + started + "\nsleep 1\necho 'Apply complete! Resources: 0 added, 0 changed, 0 destroyed.'\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.terraform = fake
+	go func() {
+		for !exists(started) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}()
+	if err := s.terraformRun("apply", nil); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.\n" {
+		t.Errorf("output %q", out)
 	}
 }
