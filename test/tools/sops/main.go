@@ -27,6 +27,7 @@ import (
 	"filippo.io/age"
 	"github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
+	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/cmd/sops/common"
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keyservice"
@@ -38,6 +39,9 @@ import (
 const usage = `usage: sops-tool [-root DIR] <command> [args]
   keygen [-rotate] ENV...     create (or rotate) the age key of each environment and write its recipient into .sops.yaml
   encrypt FILE...             encrypt files in place using the matching .sops.yaml creation rule
+  encrypt -age RECIPIENT FILE...
+                              encrypt in place for that age recipient (data and stringData only), no .sops.yaml
+  identity FILE               create FILE (mode 0600) with a new age identity unless it exists; print its recipient
   edit FILE                   decrypt into a private temporary file, open $EDITOR, re-encrypt
   decrypt-check [PATH]...     verify every SOPS file under PATH (default flux/secrets)`
 
@@ -59,6 +63,8 @@ func main() {
 		err = keygen(*root, args)
 	case "encrypt":
 		err = encryptFiles(*root, args)
+	case "identity":
+		err = identity(args)
 	case "edit":
 		err = edit(*root, args)
 	case "decrypt-check":
@@ -221,9 +227,11 @@ func localKeyServices() []keyservice.KeyServiceClient {
 }
 
 // encryptBytes encrypts a plaintext YAML document for path (which selects the creation rule).
-func encryptBytes(root, path string, plain []byte) ([]byte, error) {
+// encryptBytes encrypts plain for the .sops.yaml creation rule matching
+// path, or, with recipient set, for that age recipient alone.
+func encryptBytes(root, path string, plain []byte, recipient string) ([]byte, error) {
 	abs, _ := filepath.Abs(path)
-	conf, err := config.LoadCreationRuleForFile(filepath.Join(root, ".sops.yaml"), abs, nil)
+	conf, err := creationRule(root, abs, recipient)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +267,41 @@ func encryptBytes(root, path string, plain []byte) ([]byte, error) {
 	return st.EmitEncryptedFile(tree)
 }
 
+// creationRule is the .sops.yaml rule for the file at abs, or a rule of its
+// own for one age recipient (encrypting data and stringData, as every rule
+// of this repository does).
+func creationRule(root, abs, recipient string) (*config.Config, error) {
+	if recipient == "" {
+		return config.LoadCreationRuleForFile(filepath.Join(root, ".sops.yaml"), abs, nil)
+	}
+	keys, err := sopsage.MasterKeysFromRecipients(recipient)
+	if err != nil {
+		return nil, fmt.Errorf("-age %s: %w", recipient, err)
+	}
+	var group sops.KeyGroup
+	for _, k := range keys {
+		group = append(group, k)
+	}
+	return &config.Config{KeyGroups: []sops.KeyGroup{group}, EncryptedRegex: "^(data|stringData)$"}, nil
+}
+
+// identity creates an age identity file unless it exists and prints its
+// recipient.
+func identity(args []string) error {
+	if len(args) != 1 {
+		return errors.New("identity: name one file")
+	}
+	if err := os.MkdirAll(filepath.Dir(args[0]), 0o700); err != nil {
+		return err
+	}
+	recipient, err := ensureKey(args[0], false)
+	if err != nil {
+		return err
+	}
+	fmt.Println(recipient)
+	return nil
+}
+
 func decryptFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -278,6 +321,7 @@ func decryptFile(path string) ([]byte, error) {
 func encryptFiles(root string, args []string) error {
 	fl := flag.NewFlagSet("encrypt", flag.ExitOnError)
 	rekey := fl.Bool("rekey", false, "decrypt (needs SOPS_AGE_KEY_FILE) and encrypt again for the current recipients")
+	recipient := fl.String("age", "", "encrypt for this age recipient instead of the .sops.yaml rule (data and stringData only)")
 	_ = fl.Parse(args)
 	if fl.NArg() == 0 {
 		return errors.New("encrypt: name the files (plaintext YAML under flux/secrets/<env>/)")
@@ -293,7 +337,7 @@ func encryptFiles(root string, args []string) error {
 		if err != nil {
 			return err
 		}
-		out, err := encryptBytes(root, f, plain)
+		out, err := encryptBytes(root, f, plain, *recipient)
 		if err != nil {
 			return err
 		}
@@ -344,7 +388,7 @@ func edit(root string, args []string) error {
 		fmt.Println("no change:", path)
 		return nil
 	}
-	out, err := encryptBytes(root, path, edited)
+	out, err := encryptBytes(root, path, edited, "")
 	if err != nil {
 		return err
 	}
