@@ -51,6 +51,13 @@ func NewGitServer(dir string) (http.Handler, error) {
 	}), nil
 }
 
+// File is a file added to a publication: Path is slash-separated, relative
+// to the repository's root.
+type File struct {
+	Path string
+	Data []byte
+}
+
 // Published is one publication of a working tree.
 type Published struct {
 	Commit  string // the commit on the branch
@@ -65,7 +72,11 @@ type Published struct {
 // checkout's index, branches and files are left alone. When the branch
 // already points at a commit of the same tree, nothing changes, so a
 // revision stays stable until something is edited.
-func Publish(ctx context.Context, checkout, repo, branch string) (Published, error) {
+//
+// extra files are added to the commit (replacing the checkout's file of the
+// same path) without touching the checkout: what the sandbox generates for
+// its own cluster, such as its SOPS-encrypted Secrets.
+func Publish(ctx context.Context, checkout, repo, branch string, extra ...File) (Published, error) {
 	var p Published
 	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err != nil {
 		if err := os.MkdirAll(repo, 0o755); err != nil {
@@ -90,6 +101,15 @@ func Publish(ctx context.Context, checkout, repo, branch string) (Published, err
 	}
 	if _, err := gitOut(ctx, checkout, env, "add", "--all", "--", "."); err != nil {
 		return p, err
+	}
+	for _, f := range extra {
+		blob, err := gitIn(ctx, checkout, f.Data, "hash-object", "-w", "--stdin")
+		if err != nil {
+			return p, err
+		}
+		if _, err := gitOut(ctx, checkout, env, "update-index", "--add", "--cacheinfo", "100644,"+blob+","+f.Path); err != nil {
+			return p, err
+		}
 	}
 	tree, err := gitOut(ctx, checkout, env, "write-tree")
 	if err != nil {
@@ -118,9 +138,21 @@ func Publish(ctx context.Context, checkout, repo, branch string) (Published, err
 
 // gitOut runs git in dir and returns its trimmed standard output.
 func gitOut(ctx context.Context, dir string, env []string, args ...string) (string, error) {
+	return runGit(ctx, dir, env, nil, args...)
+}
+
+// gitIn runs git in dir with stdin as its standard input.
+func gitIn(ctx context.Context, dir string, stdin []byte, args ...string) (string, error) {
+	return runGit(ctx, dir, nil, stdin, args...)
+}
+
+func runGit(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -93,6 +93,30 @@ func TestPublishAndServe(t *testing.T) {
 		t.Errorf("edit not published: %+v", p3)
 	}
 
+	// Generated files join the commit (one replacing a checkout file, one
+	// new) and never the checkout; the same ones again change nothing.
+	extra := []File{{Path: "flux/app.yaml", Data: []byte("replicas: 4\n")}, {Path: "flux/secrets/x.yaml", Data: []byte("enc: true\n")}}
+	p4, err := Publish(ctx, checkout, repo, "sandbox", extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p4.Changed {
+		t.Errorf("extra files not published: %+v", p4)
+	}
+	if got := git(t, repo, "show", "sandbox:flux/app.yaml") + "|" + git(t, repo, "show", "sandbox:flux/secrets/x.yaml"); got != "replicas: 4|enc: true" {
+		t.Errorf("published extra files %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(checkout, "flux", "secrets")); !os.IsNotExist(err) {
+		t.Errorf("extra file written into the checkout (%v)", err)
+	}
+	if p5, err := Publish(ctx, checkout, repo, "sandbox", extra...); err != nil || p5.Changed || p5.Commit != p4.Commit {
+		t.Errorf("same extras published again: %+v %v", p5, err)
+	}
+	p3, err = Publish(ctx, checkout, repo, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	h, err := NewGitServer(repos)
 	if err != nil {
 		t.Fatal(err)
