@@ -153,23 +153,49 @@ func (b *Builder) CoreDNS(ctx context.Context) (Built, error) {
 	return Built{Name: "coredns", Refs: []string{CoreDNSRef}, Image: img}, err
 }
 
-func (b *Builder) labels(title string) map[string]string {
-	return map[string]string{
-		"org.opencontainers.image.title":    title,
-		"org.opencontainers.image.source":   "https://github.com/sre-platform/platform",
-		"org.opencontainers.image.version":  b.Version,
-		"org.opencontainers.image.revision": b.Commit,
+// BackendPackage is the backend's main package in its module.
+const BackendPackage = "./cmd/backend"
+
+// BackendBuildFlags are the go build flags of the backend binary beyond
+// -trimpath (which every build here uses): no msgpack codec, stripped,
+// Version and Commit stamped.
+func BackendBuildFlags(version, commit string) []string {
+	const pkg = "github.com/sre-platform/platform/apps/backend/internal/buildinfo"
+	return []string{"-tags", "nomsgpack", "-ldflags", fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Commit=%s", pkg, version, pkg, commit)}
+}
+
+// BackendConfig is the backend image's runtime config: distroless nonroot's
+// environment and home, /backend, user 65532:65532, port 8080, the OCI
+// labels and the healthcheck of apps/backend/Dockerfile.
+func BackendConfig(version, commit string) v1.Config {
+	return v1.Config{
+		Entrypoint:   []string{"/backend"},
+		User:         "65532:65532",
+		WorkingDir:   "/home/nonroot",
+		Env:          []string{defaultPath, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
+		ExposedPorts: Ports("8080/tcp"),
+		Labels: map[string]string{
+			"org.opencontainers.image.title":    "backend",
+			"org.opencontainers.image.source":   "https://github.com/sre-platform/platform",
+			"org.opencontainers.image.version":  version,
+			"org.opencontainers.image.revision": commit,
+		},
+		Healthcheck: &v1.HealthConfig{
+			Test:     []string{"CMD", "/backend", "healthcheck"},
+			Interval: 10 * time.Second, Timeout: 3 * time.Second, StartPeriod: 5 * time.Second, Retries: 3,
+		},
 	}
 }
+
+// BackendBinary is where the backend image has its binary.
+const BackendBinary = "/backend"
 
 // Backend builds apps/backend as its Dockerfile does (static, -trimpath,
 // -tags nomsgpack, -s -w, Version and Commit stamped) on the distroless
 // nonroot files: /backend, user 65532:65532, port 8080, its healthcheck.
 func (b *Builder) Backend(ctx context.Context) (Built, error) {
-	const pkg = "github.com/sre-platform/platform/apps/backend/internal/buildinfo"
-	ldflags := fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Commit=%s", pkg, b.Version, pkg, b.Commit)
-	bin, err := b.goBuild(ctx, "backend", filepath.Join(b.Root, "apps", "backend"), "./cmd/backend",
-		[]string{"apps/backend"}, "-tags", "nomsgpack", "-ldflags", ldflags)
+	bin, err := b.goBuild(ctx, "backend", filepath.Join(b.Root, "apps", "backend"), BackendPackage,
+		[]string{"apps/backend"}, BackendBuildFlags(b.Version, b.Commit)...)
 	if err != nil {
 		return Built{}, fmt.Errorf("backend: %w", err)
 	}
@@ -182,21 +208,10 @@ func (b *Builder) Backend(ctx context.Context) (Built, error) {
 		return Built{}, fmt.Errorf("backend: %w", err)
 	}
 	t := NewTree()
-	if err := t.File("/backend", data, 0o755, Root); err != nil {
+	if err := t.File(BackendBinary, data, 0o755, Root); err != nil {
 		return Built{}, err
 	}
-	img, err := NewImage(v1.Config{
-		Entrypoint:   []string{"/backend"},
-		User:         "65532:65532",
-		WorkingDir:   "/home/nonroot",
-		Env:          []string{defaultPath, "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
-		ExposedPorts: Ports("8080/tcp"),
-		Labels:       b.labels("backend"),
-		Healthcheck: &v1.HealthConfig{
-			Test:     []string{"CMD", "/backend", "healthcheck"},
-			Interval: 10 * time.Second, Timeout: 3 * time.Second, StartPeriod: 5 * time.Second, Retries: 3,
-		},
-	}, LayerSpec{base, "distroless static-debian12 nonroot files"}, LayerSpec{t, "COPY backend /backend"})
+	img, err := NewImage(BackendConfig(b.Version, b.Commit), LayerSpec{base, "distroless static-debian12 nonroot files"}, LayerSpec{t, "COPY backend /backend"})
 	return Built{Name: "backend", Refs: []string{BackendRepo + ":" + DevTag}, Image: img}, err
 }
 
@@ -335,27 +350,47 @@ func (b *Builder) Frontend(ctx context.Context) (Built, error) {
 
 	fe := filepath.Join(b.Root, "apps", "frontend")
 	app := NewTree()
-	for _, f := range []struct {
-		src, dst string
-		mode     int64
-	}{
-		{"docker/render-nginx-conf.sh", "/usr/local/bin/render-nginx-conf", 0o755},
-		{"docker/entrypoint.sh", "/usr/local/bin/frontend-entrypoint", 0o755},
-		{"nginx.conf.template", "/etc/nginx/platform/nginx.conf.template", 0o644},
-	} {
-		data, err := os.ReadFile(filepath.Join(fe, f.src))
+	for _, f := range FrontendFiles {
+		data, err := os.ReadFile(filepath.Join(fe, f.Src))
 		if err != nil {
 			return Built{}, fmt.Errorf("frontend: %w", err)
 		}
-		if err := app.File(f.dst, data, f.mode, Root); err != nil {
+		if err := app.File(f.Dst, data, f.Mode, Root); err != nil {
 			return Built{}, err
 		}
 	}
 	// The Dockerfile removes dist/.vite (the manifest the bundle check reads).
-	if err := app.HostDir(dist, "/usr/share/nginx/html", 0o755, 0o644, func(rel string) bool { return rel == ".vite" }); err != nil {
+	if err := app.HostDir(dist, FrontendSPADir, 0o755, 0o644, func(rel string) bool { return rel == ".vite" }); err != nil {
 		return Built{}, fmt.Errorf("frontend: dist: %w", err)
 	}
-	img, err := NewImage(v1.Config{
+	img, err := NewImage(FrontendConfig(b.Version, b.Commit), LayerSpec{sys, "Debian nginx, envsubst, busybox and their libraries"},
+		LayerSpec{app, "COPY entrypoint, config template, SPA (dist)"})
+	return Built{Name: "frontend", Refs: []string{FrontendRepo + ":" + DevTag}, Image: img}, err
+}
+
+// AppFile is a file an app image takes from its folder in the checkout.
+type AppFile struct {
+	Src  string // relative to the app's folder (the Dockerfile's context)
+	Dst  string
+	Mode int64
+}
+
+// FrontendFiles are the front end image's files from apps/frontend; the SPA
+// goes to FrontendSPADir.
+var FrontendFiles = []AppFile{
+	{"docker/render-nginx-conf.sh", "/usr/local/bin/render-nginx-conf", 0o755},
+	{"docker/entrypoint.sh", "/usr/local/bin/frontend-entrypoint", 0o755},
+	{"nginx.conf.template", "/etc/nginx/platform/nginx.conf.template", 0o644},
+}
+
+// FrontendSPADir is where the front end image serves the SPA from.
+const FrontendSPADir = "/usr/share/nginx/html"
+
+// FrontendConfig is the front end image's runtime config: the entrypoint,
+// user 101, ports 8080 and 8081, SIGQUIT, the Dockerfile's ENV defaults,
+// OCI labels and healthcheck.
+func FrontendConfig(version, commit string) v1.Config {
+	return v1.Config{
 		Entrypoint: []string{"/usr/local/bin/frontend-entrypoint"},
 		User:       "101",
 		Env: []string{defaultPath,
@@ -367,16 +402,14 @@ func (b *Builder) Frontend(ctx context.Context) (Built, error) {
 		StopSignal:   "SIGQUIT",
 		Labels: map[string]string{
 			"org.opencontainers.image.title":    "frontend",
-			"org.opencontainers.image.version":  b.Version,
-			"org.opencontainers.image.revision": b.Commit,
+			"org.opencontainers.image.version":  version,
+			"org.opencontainers.image.revision": commit,
 		},
 		Healthcheck: &v1.HealthConfig{
 			Test:     []string{"CMD-SHELL", `wget -q -O /dev/null "http://127.0.0.1:${LISTEN_PORT##*:}/nginx-health" || exit 1`},
 			Interval: 30 * time.Second, Timeout: 3 * time.Second,
 		},
-	}, LayerSpec{sys, "Debian nginx, envsubst, busybox and their libraries"},
-		LayerSpec{app, "COPY entrypoint, config template, SPA (dist)"})
-	return Built{Name: "frontend", Refs: []string{FrontendRepo + ":" + DevTag}, Image: img}, err
+	}
 }
 
 // Names lists the images Build knows, in build order.

@@ -89,8 +89,9 @@ var tierNames = map[int]string{
 // knownGated are the suites that may skip even in strict mode: they need
 // things a hermetic run cannot have.
 var knownGated = map[string]string{
-	"kind":   "needs a Docker engine that allows privileged containers",
-	"hcloud": "needs HCLOUD_TOKEN (real Hetzner Cloud)",
+	"kind":         "needs a Docker engine that allows privileged containers",
+	"hcloud":       "needs HCLOUD_TOKEN (real Hetzner Cloud)",
+	"docker-build": "needs a Docker engine (buildx, and a registry to pull the app Dockerfiles' base images from)",
 }
 
 func main() {
