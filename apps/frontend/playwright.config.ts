@@ -6,6 +6,8 @@ import { defineConfig } from '@playwright/test'
 // Chromium; no browser is ever downloaded.
 export default defineConfig({
   testDir: './e2e',
+  // e2e/cluster/ runs against a deployed cluster (playwright.cluster.config.ts).
+  testIgnore: ['cluster/**'],
   outputDir: './test-results',
   globalSetup: './e2e/global-setup.ts',
   // One worker: the tests share one backend whose fault state they change.

@@ -42,7 +42,9 @@ test('the dashboard works through the public listener; chaos says where it is se
   snap,
 }) => {
   await page.goto('/')
-  await expect(page.getByTestId('info-environment')).toHaveText('e2e')
+  await expect(page.getByTestId('info-environment')).toHaveText(
+    process.env.E2E_ENVIRONMENT ?? 'e2e',
+  )
   await expect(page.getByTestId('probe-liveness')).toContainText('ok')
   await expect(page.getByTestId('probe-readiness')).toContainText('ready')
   await expect(page.getByTestId('admin-note')).toContainText('admin port')
