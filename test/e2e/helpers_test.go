@@ -38,7 +38,7 @@ import (
 // under the test's temp dir, through the project's Terraform CLI config
 // (provider mirror + in-repo provider). Secrets go in env (TF_VAR_…), never
 // on the command line Terratest logs.
-func rootOptions(t *testing.T, env string, vars map[string]any, secrets map[string]string) *terraform.Options {
+func rootOptions(t testing.TB, env string, vars map[string]any, secrets map[string]string) *terraform.Options {
 	t.Helper()
 	bin, _ := testenv.RequireTerraform(t)
 	work := t.TempDir()
@@ -63,7 +63,7 @@ func rootOptions(t *testing.T, env string, vars map[string]any, secrets map[stri
 }
 
 // sensitiveOutput reads an output without logging its value.
-func sensitiveOutput(t *testing.T, o *terraform.Options, name string) string {
+func sensitiveOutput(t testing.TB, o *terraform.Options, name string) string {
 	t.Helper()
 	quiet := *o
 	quiet.Logger = logger.Discard
@@ -75,7 +75,7 @@ func sensitiveOutput(t *testing.T, o *terraform.Options, name string) string {
 }
 
 // clients builds typed and dynamic clients from a kubeconfig.
-func clients(t *testing.T, kubeconfig string) (kubernetes.Interface, dynamic.Interface, *rest.Config) {
+func clients(t testing.TB, kubeconfig string) (kubernetes.Interface, dynamic.Interface, *rest.Config) {
 	t.Helper()
 	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(kubeconfig))
 	if err != nil {
@@ -94,7 +94,7 @@ func clients(t *testing.T, kubeconfig string) (kubernetes.Interface, dynamic.Int
 }
 
 // eventually retries f until it succeeds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error
@@ -177,7 +177,7 @@ func uniqueName(prefix string) string {
 }
 
 // gate skips a suite unless its switch is on, naming how to turn it on.
-func gate(t *testing.T, envVar, how string) {
+func gate(t testing.TB, envVar, how string) {
 	t.Helper()
 	if os.Getenv(envVar) != "1" {
 		t.Skipf("SKIP: %s", how)

@@ -166,7 +166,7 @@ func sandboxSuite(t *testing.T, applies string) (svc *sandboxService, operatorMa
 }
 
 // sandboxPrerequisites: the kube binaries and the Flux Operator manifest.
-func sandboxPrerequisites(t *testing.T) (bins, operatorManifest string) {
+func sandboxPrerequisites(t testing.TB) (bins, operatorManifest string) {
 	t.Helper()
 	bins, err := sandbox.FindKubeBinaries("")
 	testenv.Require(t, err == nil, "kube-apiserver and etcd (.cache/kube/"+sandbox.KubeVersion+")", "go tool task kube:build")
@@ -179,10 +179,12 @@ func sandboxPrerequisites(t *testing.T) (bins, operatorManifest string) {
 // for one test on free ports, its own IPv4 pool and state.
 type sandboxService struct {
 	api, admin, token string
+	state             string // its --state-dir
+	pid               int
 	hc                *hcloud.Client
 }
 
-func startSandbox(t *testing.T, bins string, args ...string) *sandboxService {
+func startSandbox(t testing.TB, bins string, args ...string) *sandboxService {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sandbox")
@@ -234,7 +236,7 @@ func startSandbox(t *testing.T, bins string, args ...string) *sandboxService {
 		}
 		return json.Unmarshal(b, &ep)
 	})
-	s := &sandboxService{api: ep.API, admin: ep.Admin, token: token}
+	s := &sandboxService{api: ep.API, admin: ep.Admin, token: token, state: state, pid: cmd.Process.Pid}
 	s.hc = hcloud.NewClient(hcloud.WithEndpoint(s.api), hcloud.WithToken(token))
 	return s
 }
@@ -246,7 +248,7 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-func (s *sandboxService) servers(t *testing.T) []*hcloud.Server {
+func (s *sandboxService) servers(t testing.TB) []*hcloud.Server {
 	t.Helper()
 	l, err := s.hc.Server.All(context.Background())
 	if err != nil {
@@ -257,7 +259,7 @@ func (s *sandboxService) servers(t *testing.T) []*hcloud.Server {
 
 // leftovers lists every kind of resource the environment creates that still
 // exists in the project.
-func (s *sandboxService) leftovers(t *testing.T) []string {
+func (s *sandboxService) leftovers(t testing.TB) []string {
 	t.Helper()
 	ctx := context.Background()
 	var left []string
@@ -287,7 +289,7 @@ func (s *sandboxService) leftovers(t *testing.T) []string {
 }
 
 // clusters lists the control planes the sandbox runs.
-func (s *sandboxService) clusters(t *testing.T) []string {
+func (s *sandboxService) clusters(t testing.TB) []string {
 	t.Helper()
 	resp, err := http.Get(s.admin + "/sandbox/clusters")
 	if err != nil {
