@@ -47,7 +47,7 @@ func TestDockerBuildMatchesGoImages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			images, err := d.Images(text, args)
+			images, err := d.Images(args)
 			if err != nil {
 				t.Fatal(err)
 			}

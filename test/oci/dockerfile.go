@@ -20,6 +20,7 @@ type Dockerfile struct {
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	escape   rune
+	syntax   string // the # syntax= directive's frontend image, if any
 }
 
 // ParseDockerfile parses a Dockerfile's text.
@@ -35,7 +36,8 @@ func ParseDockerfile(text []byte) (*Dockerfile, error) {
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("dockerfile: no FROM")
 	}
-	return &Dockerfile{stages: stages, metaArgs: metaArgs, escape: res.EscapeToken}, nil
+	syntax, _, _, _ := parser.DetectSyntax(text)
+	return &Dockerfile{stages: stages, metaArgs: metaArgs, escape: res.EscapeToken, syntax: syntax}, nil
 }
 
 // Copy is a COPY or ADD instruction of a stage, variables expanded.
@@ -78,10 +80,10 @@ func (d *Dockerfile) Stage(name string, base v1.Config, args map[string]string) 
 // Images lists the images a build of the Dockerfile pulls: the BuildKit
 // frontend its syntax directive names and every FROM that is not an
 // earlier stage, build arguments applied.
-func (d *Dockerfile) Images(text []byte, args map[string]string) ([]string, error) {
+func (d *Dockerfile) Images(args map[string]string) ([]string, error) {
 	var refs []string
-	if syntax, _, _, ok := parser.DetectSyntax(text); ok {
-		refs = append(refs, syntax)
+	if d.syntax != "" {
+		refs = append(refs, d.syntax)
 	}
 	meta, err := d.metaDefaults(args)
 	if err != nil {
@@ -215,9 +217,10 @@ func (d *Dockerfile) stage(i int, base v1.Config, args map[string]string) (Stage
 		case *instructions.UserCommand:
 			cfg.User = c.User
 		case *instructions.WorkdirCommand:
-			cfg.WorkingDir = path.Join("/", cfg.WorkingDir, c.Path)
 			if path.IsAbs(c.Path) {
 				cfg.WorkingDir = path.Clean(c.Path)
+			} else {
+				cfg.WorkingDir = path.Join("/", cfg.WorkingDir, c.Path)
 			}
 		case *instructions.ExposeCommand:
 			if cfg.ExposedPorts == nil {

@@ -205,3 +205,26 @@ func wantSlice(t *testing.T, what string, got []string, want ...string) {
 		t.Errorf("%s: got %q, want %q", what, got, want)
 	}
 }
+
+// Images lists what a build pulls: the syntax frontend and every FROM that
+// is not a stage of the file.
+func TestDockerfileImages(t *testing.T) {
+	d, err := ParseDockerfile(appDockerfile(t, "frontend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := d.Images(map[string]string{"NODE_IMAGE": "node:22"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSlice(t, "images", refs, "docker/dockerfile:1", "node:22", "nginxinc/nginx-unprivileged:1.28-alpine")
+	d, err = ParseDockerfile([]byte("FROM a AS one\nFROM one\nFROM scratch\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err = d.Images(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSlice(t, "images", refs, "a")
+}

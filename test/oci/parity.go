@@ -148,8 +148,8 @@ func ConfigDrift(want, got v1.Config, base BaseImage) []string {
 	for _, k := range slices.Sorted(maps.Keys(union(want.Labels, got.Labels))) {
 		w, inWant := want.Labels[k]
 		g, inGot := got.Labels[k]
-		if inheritedOnly := !inGot && base.Config.Labels[k] == w && inWant; inheritedOnly {
-			continue
+		if inWant && !inGot && base.Config.Labels[k] == w {
+			continue // the base's label, not carried
 		}
 		field("Label "+k, present(w, inWant), present(g, inGot))
 	}

@@ -262,7 +262,7 @@ func (t *totals) summary(w io.Writer) {
 		return
 	}
 	var parts []string
-	for _, suite := range []string{"kind", "hcloud"} {
+	for _, suite := range []string{"kind", "hcloud", "docker-build"} {
 		reasons := t.gated[suite]
 		if len(reasons) == 0 {
 			continue

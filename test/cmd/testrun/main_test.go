@@ -266,3 +266,18 @@ func TestProjectPlanLoads(t *testing.T) {
 		t.Errorf("only %d steps in test/plan", len(steps))
 	}
 }
+
+// Every known gated suite has its line in the summary.
+func TestSummaryListsEveryGatedSuite(t *testing.T) {
+	tot := &totals{gated: map[string][]string{}}
+	for suite := range knownGated {
+		tot.gated[suite] = []string{"because " + suite}
+	}
+	var sum bytes.Buffer
+	tot.summary(&sum)
+	for suite := range knownGated {
+		if want := suite + " (1 skipped: because " + suite + ")"; !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q: %q", want, sum.String())
+		}
+	}
+}
