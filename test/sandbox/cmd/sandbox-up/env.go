@@ -30,6 +30,8 @@ type sandboxEnv struct {
 	stopWait    time.Duration // SIGTERM to SIGKILL for the service
 	childWait   time.Duration // ... for what it started and left running
 	out, errOut io.Writer
+
+	sopsKey string // the sandbox's age identity once up made it (TF_VAR_sops_age_key): sensitive
 }
 
 // Defaults of the environment variables; hack/sandbox.sh and the docs name

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sre-platform/platform/test/fluxoperator"
 	"github.com/sre-platform/platform/test/internal/procfs"
+	"github.com/sre-platform/platform/test/sandbox"
 )
 
 // up starts the sandbox unless it runs and applies environments/sandbox
@@ -53,8 +54,18 @@ func (s *sandboxEnv) up() error {
 	}
 	commit := ""
 	if s.nodes == "real" {
+		// The sandbox's age key (Terraform hands it to the cluster as
+		// flux-system/sops-age) and its Secrets encrypted to it, which
+		// join the published commit in flux/secrets/sandbox.
+		sops, err := prepareSOPS(s.root, s.cache, s.dir)
+		if err != nil {
+			return fmt.Errorf("sandbox: SOPS: %v", err)
+		}
+		s.sopsKey = sops.Identity
+		s.say("sandbox: SOPS age key %s (recipient %s); Secret develop/%s published encrypted in %s",
+			s.path("age.agekey"), sops.Recipient, sandbox.SOPSCheckSecret, sandbox.SOPSDir)
 		// What Flux syncs: the working tree as it is now, uncommitted edits too.
-		if commit, err = publishTree(s.root, filepath.Join(s.dir, "git", "platform.git"), "sandbox", s.errOut); err != nil {
+		if commit, err = publishTree(s.root, filepath.Join(s.dir, "git", "platform.git"), "sandbox", s.errOut, sops.Files...); err != nil {
 			return err
 		}
 	}

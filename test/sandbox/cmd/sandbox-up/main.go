@@ -62,6 +62,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -143,8 +144,17 @@ func publish(args []string) error {
 	checkout := fs.String("checkout", ".", "the checkout whose working tree is published")
 	repo := fs.String("repo", ".cache/sandbox/git/platform.git", "bare repository the sandbox's Git server serves")
 	branch := fs.String("branch", "sandbox", "branch to publish to")
+	sopsDir := fs.String("sops-dir", ".cache/sandbox", "the sandbox folder whose age key (age.agekey) and encrypted Secrets join the commit; none when it has no key")
 	_ = fs.Parse(args)
-	commit, err := publishTree(*checkout, *repo, *branch, os.Stderr)
+	var extra []sandbox.File
+	if _, err := os.Stat(filepath.Join(*sopsDir, "age.agekey")); err == nil {
+		sops, err := prepareSOPS(*checkout, filepath.Dir(*sopsDir), *sopsDir)
+		if err != nil {
+			return err
+		}
+		extra = sops.Files
+	}
+	commit, err := publishTree(*checkout, *repo, *branch, os.Stderr, extra...)
 	if err != nil {
 		return err
 	}
@@ -152,10 +162,20 @@ func publish(args []string) error {
 	return nil
 }
 
-// publishTree commits the checkout's working tree onto branch of repo, says
-// so on w and returns the commit.
-func publishTree(checkout, repo, branch string, w io.Writer) (string, error) {
-	p, err := sandbox.Publish(context.Background(), checkout, repo, branch)
+// prepareSOPS builds test/tools/sops into <cache>/bin and makes sure dir
+// holds the sandbox's age key and its encrypted Secrets (sandbox.PrepareSOPS).
+func prepareSOPS(root, cache, dir string) (sandbox.SOPS, error) {
+	tool, err := sandbox.BuildSOPSTool(context.Background(), root, filepath.Join(cache, "bin"))
+	if err != nil {
+		return sandbox.SOPS{}, err
+	}
+	return sandbox.PrepareSOPS(context.Background(), tool, dir)
+}
+
+// publishTree commits the checkout's working tree, with the extra files,
+// onto branch of repo, says so on w and returns the commit.
+func publishTree(checkout, repo, branch string, w io.Writer, extra ...sandbox.File) (string, error) {
+	p, err := sandbox.Publish(context.Background(), checkout, repo, branch, extra...)
 	if err != nil {
 		return "", err
 	}

@@ -21,13 +21,17 @@ import (
 // A TF_VAR_ value yields to sandbox.tfvars: keep these names out of it. One
 // more variable is one more entry here.
 func (s *sandboxEnv) terraformVars(token, manifest string) []string {
-	return []string{
+	vars := []string{
 		"TF_VAR_hcloud_token=" + token,
 		"TF_VAR_hcloud_endpoint=http://" + s.listen + "/v1",
 		"TF_VAR_operator_manifest_path=" + manifest,
 		// The FluxInstance becomes Ready only where pods run.
 		"TF_VAR_flux_wait=" + strconv.FormatBool(s.nodes == "real"),
 	}
+	if s.sopsKey != "" {
+		vars = append(vars, "TF_VAR_sops_age_key="+s.sopsKey)
+	}
+	return vars
 }
 
 // progressLine picks the lines of terraform apply/destroy shown while they

@@ -156,6 +156,11 @@ func TestTerraformVarsRealNodes(t *testing.T) {
 	if want := "TF_VAR_hcloud_token=tok TF_VAR_hcloud_endpoint=http://127.0.0.1:8480/v1 TF_VAR_operator_manifest_path=/m TF_VAR_flux_wait=true"; got != want {
 		t.Errorf("terraformVars = %s, want %s", got, want)
 	}
+	// Once up made the sandbox's age key, it travels the same way.
+	s.sopsKey = "AGE-SECRET-KEY-1TEST"
+	if got := s.terraformVars("tok", "/m"); got[len(got)-1] != "TF_VAR_sops_age_key=AGE-SECRET-KEY-1TEST" {
+		t.Errorf("terraformVars with a key = %v", got)
+	}
 }
 
 // Ctrl-C during an apply: the command outlives it and relays terraform's
