@@ -133,13 +133,13 @@ func TestSandboxPlatform(t *testing.T) {
 	// kustomize-controller decrypted the published Secret with the key
 	// Terraform handed over; Git holds only its ciphertext.
 	step("the SOPS-encrypted Secret is decrypted in the cluster", func(t *testing.T) {
-		sec, err := kc.CoreV1().Secrets("develop").Get(ctx, sandbox.SOPSCheckSecret, metav1.GetOptions{})
+		sec, err := kc.CoreV1().Secrets("flux-system").Get(ctx, sandbox.SOPSCheckSecret, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		token := string(sec.Data["token"])
 		if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(token) {
-			t.Fatalf("Secret develop/%s token is not the generated value (%d bytes)", sandbox.SOPSCheckSecret, len(token))
+			t.Fatalf("Secret flux-system/%s token is not the generated value (%d bytes)", sandbox.SOPSCheckSecret, len(token))
 		}
 		out, err := exec.CommandContext(ctx, "git", "-C", repo, "show", "sandbox:"+sandbox.SOPSDir+"/"+sandbox.SOPSCheckSecret+".yaml").Output()
 		if err != nil {

@@ -23,11 +23,15 @@ import (
 const (
 	// SOPSDir is the Flux path of the sandbox's encrypted Secrets.
 	SOPSDir = "flux/secrets/sandbox"
-	// SOPSCheckSecret is the Secret (namespace develop, key "token", a
+	// SOPSCheckSecret is the Secret (namespace flux-system, key "token", a
 	// random value generated with the key) that proves the path end to
 	// end: its value exists in the cluster and, encrypted, in Git.
 	SOPSCheckSecret = "sops-check"
 )
+
+// checkSecretMeta is the check Secret's metadata as the encrypted file
+// carries it.
+const checkSecretMeta = "  name: " + SOPSCheckSecret + "\n  namespace: flux-system\n"
 
 // SOPS is what PrepareSOPS made.
 type SOPS struct {
@@ -64,7 +68,9 @@ func PrepareSOPS(ctx context.Context, sopsTool, dir string) (SOPS, error) {
 	name := SOPSCheckSecret + ".yaml"
 	enc := filepath.Join(dir, "secrets", name)
 	data, err := os.ReadFile(enc)
-	if err != nil || !bytes.Contains(data, []byte(s.Recipient)) {
+	// Reused while it is for this key and names the Secret this code writes
+	// (metadata stays in clear text).
+	if err != nil || !bytes.Contains(data, []byte(s.Recipient)) || !bytes.Contains(data, []byte(checkSecretMeta)) {
 		if data, err = encryptCheckSecret(ctx, sopsTool, enc, s.Recipient); err != nil {
 			return s, err
 		}
@@ -90,12 +96,10 @@ func encryptCheckSecret(ctx context.Context, sopsTool, path, recipient string) (
 apiVersion: v1
 kind: Secret
 metadata:
-  name: %s
-  namespace: develop
-type: Opaque
+%stype: Opaque
 stringData:
   token: %s
-`, SOPSCheckSecret, hex.EncodeToString(token))
+`, checkSecretMeta, hex.EncodeToString(token))
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func TestPrepareSOPS(t *testing.T) {
 		t.Fatalf("files %+v", s1.Files)
 	}
 	enc := s1.Files[0].Data
-	for _, want := range []string{"name: sops-check", "namespace: develop", "token: ENC[AES256_GCM,", "recipient: " + s1.Recipient} {
+	for _, want := range []string{"name: sops-check", "namespace: flux-system", "token: ENC[AES256_GCM,", "recipient: " + s1.Recipient} {
 		if !bytes.Contains(enc, []byte(want)) {
 			t.Errorf("encrypted Secret lacks %q:\n%s", want, enc)
 		}

@@ -62,7 +62,7 @@ func (s *sandboxEnv) up() error {
 			return fmt.Errorf("sandbox: SOPS: %v", err)
 		}
 		s.sopsKey = sops.Identity
-		s.say("sandbox: SOPS age key %s (recipient %s); Secret develop/%s published encrypted in %s",
+		s.say("sandbox: SOPS age key %s (recipient %s); Secret flux-system/%s published encrypted in %s",
 			s.path("age.agekey"), sops.Recipient, sandbox.SOPSCheckSecret, sandbox.SOPSDir)
 		// What Flux syncs: the working tree as it is now, uncommitted edits too.
 		if commit, err = publishTree(s.root, filepath.Join(s.dir, "git", "platform.git"), "sandbox", s.errOut, sops.Files...); err != nil {
