@@ -129,11 +129,18 @@ func RetryTransient(ctx context.Context, p Poller, fn func(context.Context) erro
 
 func retry(ctx context.Context, p Poller, again func(error) bool, fn func(context.Context) error) error {
 	wait := p.Interval
+	var last error // the last answer worth retrying
 	for {
 		err := fn(ctx)
+		if err != nil && last != nil && contextEnded(ctx, err) {
+			// Out of time: what the cluster kept answering says more than
+			// the deadline does.
+			return last
+		}
 		if err == nil || !again(err) {
 			return err
 		}
+		last = err
 		select {
 		case <-ctx.Done():
 			return err
@@ -141,4 +148,13 @@ func retry(ctx context.Context, p Poller, again func(error) bool, fn func(contex
 		}
 		wait = p.next(wait)
 	}
+}
+
+// contextEnded: err comes from ctx running out rather than from the
+// cluster, including client-go's rate limiter refusing to wait past the
+// deadline ("rate: Wait(n=1) would exceed context deadline", not a wrapped
+// context error).
+func contextEnded(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		strings.Contains(err.Error(), "would exceed context deadline")
 }

@@ -112,4 +112,33 @@ func TestRetryTransient(t *testing.T) {
 	if !Unreachable(err) {
 		t.Errorf("at the deadline the last error is returned, got %v", err)
 	}
+
+	// The attempt that runs out of time fails on the deadline itself (here
+	// client-go's rate limiter refusing to wait past it): the cluster's last
+	// answer is what is returned.
+	calls = 0
+	internal := apierrors.NewInternalError(errors.New("injected 500"))
+	err = RetryTransient(context.Background(), p, func(context.Context) error {
+		calls++
+		if calls < 3 {
+			return internal
+		}
+		return errors.New("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline")
+	})
+	if !errors.Is(err, internal) {
+		t.Errorf("out of time after 500s: %v, want the 500", err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	calls = 0
+	err = RetryTransient(ctx2, p, func(ctx context.Context) error {
+		calls++
+		if calls == 2 {
+			cancel2()
+			return ctx.Err()
+		}
+		return internal
+	})
+	if !errors.Is(err, internal) {
+		t.Errorf("cancelled after a 500: %v, want the 500", err)
+	}
 }
