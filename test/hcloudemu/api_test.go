@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,6 +176,14 @@ func TestPaginationAndSort(t *testing.T) {
 	_, body, _ = e.raw("GET", "/v1/ssh_keys?page=9", tokA, nil)
 	if len(body["ssh_keys"].([]any)) != 0 {
 		t.Errorf("page beyond the end is not empty")
+	}
+	// Nothing matching is an empty list, [] as Hetzner answers, never null.
+	for _, path := range []string{"/v1/images?architecture=riscv", "/v1/ssh_keys?label_selector=missing", "/v1/volumes"} {
+		_, body, _ = e.raw("GET", path, tokA, nil)
+		key := strings.TrimPrefix(strings.SplitN(path, "?", 2)[0], "/v1/")
+		if l, ok := body[key].([]any); !ok || len(l) != 0 {
+			t.Errorf("GET %s: %q is %#v, want []", path, key, body[key])
+		}
 	}
 	all := must[[]*hcloud.SSHKey](t)(e.c.SSHKey.List(ctx, hcloud.SSHKeyListOpts{ListOpts: hcloud.ListOpts{PerPage: 50}}))
 	if len(all) != 50 {

@@ -65,6 +65,9 @@ func paginate[T any](q url.Values, items []T, k listKeys[T]) ([]T, schema.Meta, 
 	}
 	from := min((page-1)*perPage, total)
 	to := min(from+perPage, total)
+	if items == nil {
+		items = []T{} // an empty list is [] in JSON, as Hetzner answers, never null
+	}
 	return items[from:to], meta, nil
 }
 
