@@ -1,5 +1,5 @@
 variable "hcloud_endpoint" {
-  description = "Hetzner API of the sandbox (hack/sandbox.sh: http://$PLATFORM_SANDBOX_LISTEN/v1)."
+  description = "Hetzner API of the sandbox (`go tool task up` passes http://$PLATFORM_SANDBOX_LISTEN/v1)."
   type        = string
   default     = "http://127.0.0.1:8480/v1"
   nullable    = false
@@ -55,7 +55,7 @@ variable "api_allowed_cidrs" {
 }
 
 variable "operator_manifest_path" {
-  description = "Local Flux Operator install.yaml: the sandbox has no route to GitHub. hack/sandbox.sh passes .cache/flux-operator/<version>/install.yaml, written by `go run ./test/cmd/flux-operator-manifest`."
+  description = "Local Flux Operator install.yaml: the sandbox has no route to GitHub. `go tool task up` passes .cache/flux-operator/<version>/install.yaml, which it writes (as `go run ./test/cmd/flux-operator-manifest` does)."
   type        = string
   nullable    = false
 }
@@ -89,7 +89,7 @@ variable "flux_wait" {
 }
 
 variable "sops_age_key" {
-  description = "age private key kustomize-controller decrypts SOPS Secrets with (the `sops-age` Secret); `go tool task up` generates one per sandbox and never writes it into the checkout."
+  description = "age private key kustomize-controller decrypts SOPS Secrets with (the `sops-age` Secret); `go tool task up` creates one per sandbox (.cache/sandbox/age.agekey, 0600) and publishes the Secrets of flux/secrets/sandbox encrypted to it; never in the checkout."
   type        = string
   default     = null
   sensitive   = true

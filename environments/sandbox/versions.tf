@@ -13,7 +13,7 @@ terraform {
   }
 
   # Local state under the git-ignored .cache/sandbox, which `go tool task down`
-  # removes after the destroy. hack/sandbox.sh and hack/tf-env.sh pass
+  # removes after the destroy. `go tool task up` (test/sandbox/cmd/sandbox-up) and hack/tf-env.sh pass
   # -backend-config=path=$PLATFORM_CACHE/sandbox/terraform.tfstate.
   backend "local" {
     path = "../../.cache/sandbox/terraform.tfstate"
