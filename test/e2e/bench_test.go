@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,11 +59,17 @@ func BenchmarkSandboxPlatform(b *testing.B) {
 	b.ReportMetric(float64(mem.PSS)/(1<<20), "pss-MiB")
 	b.Logf("up to app answering %s, edit to served %s; platform memory %d processes, RSS %d MiB, PSS %d MiB, anonymous %d MiB",
 		up.Round(100*time.Millisecond), edit.Round(100*time.Millisecond), mem.Processes, mem.RSS>>20, mem.PSS>>20, mem.Anon>>20)
-	for name, c := range mem.ByCommand {
-		if c.RSS >= 20<<20 {
-			b.Logf("  %-24s x%d RSS %4d MiB  PSS %4d MiB", name, c.Count, c.RSS>>20, c.PSS>>20)
-		}
+	// One line (a benchmark's log is cut after a few lines): RSS/PSS MiB
+	// per process name, largest first.
+	names := slices.SortedFunc(maps.Keys(mem.ByCommand), func(a, b string) int {
+		return cmp.Compare(mem.ByCommand[b].RSS, mem.ByCommand[a].RSS)
+	})
+	var parts []string
+	for _, name := range names {
+		c := mem.ByCommand[name]
+		parts = append(parts, fmt.Sprintf("%s x%d %d/%d", name, c.Count, c.RSS>>20, c.PSS>>20))
 	}
+	b.Logf("by process (RSS/PSS MiB): %s", strings.Join(parts, ", "))
 	if up > 90*time.Second {
 		b.Errorf("up to app answering took %s, target ≤ 90s", up.Round(time.Second))
 	}
@@ -74,7 +84,10 @@ func platformRun(b *testing.B, bins, registry, manifest string) (up, edit time.D
 	start := time.Now()
 	gitDir := b.TempDir()
 	svc := startSandbox(b, bins, "--nodes", "real", "--registry-dir", registry, "--git-dir", gitDir)
-	phase := func(what string) { b.Logf("  %6.1fs %s", time.Since(start).Seconds(), what) }
+	// One log line for all phases (a benchmark's log is cut after a few lines).
+	var phases []string
+	defer func() { b.Logf("phases: %s", strings.Join(phases, ", ")) }()
+	phase := func(what string) { phases = append(phases, fmt.Sprintf("%.1fs %s", time.Since(start).Seconds(), what)) }
 	phase("sandbox started")
 	// Where `up` keeps it: relinked only when its sources changed.
 	sopsTool, err := sandbox.BuildSOPSTool(ctx, testenv.RepoRoot(), filepath.Join(testenv.CacheDir(), "bin"))
@@ -159,11 +172,11 @@ func platformRun(b *testing.B, bins, registry, manifest string) (up, edit time.D
 	if err != nil {
 		b.Fatal(err)
 	}
-	phase("edit published")
+	phase("edit: published")
 	terraform.ApplyContext(b, ctx, opts)
-	phase("applied")
+	phase("edit: applied")
 	served(pub.Commit, "Hello from the benchmark")
 	edit = time.Since(start)
-	phase("new message answering")
+	phase("edit: new message answering")
 	return up, edit, peak
 }
