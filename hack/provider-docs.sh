@@ -10,6 +10,10 @@
 #   provider-docs.sh          rewrite provider/docs
 #   provider-docs.sh --check  render into a temporary copy and diff: fails
 #                             naming every stale, missing or extra page
+#                             (one line each), then the diff's first lines
+#
+# PLATFORM_ROOT (hack/lib.sh) points it at another checkout: test/lint runs
+# the check on a scratch copy of provider/ with one defect injected.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -70,6 +74,12 @@ fi
 if [ $check -eq 1 ]; then
   if ! diff -ru provider/docs "$work/docs" >"$tmp/diff"; then
     say "provider-docs: provider/docs is stale (regenerate: go tool task provider:docs):"
+    # Every page by name (stale: differs; missing: rendered but not
+    # committed; extra: committed but not rendered), then the diff's start.
+    { diff -rq provider/docs "$work/docs" || true; } | sed -E \
+      -e "s#^Files (provider/docs/[^ ]*) and .* differ\$#  stale:   \1#" \
+      -e "s#^Only in $work/docs(/[^:]*)?: (.*)\$#  missing: provider/docs\1/\2#" \
+      -e "s#^Only in (provider/docs[^:]*): (.*)\$#  extra:   \1/\2#"
     sed 's/^/  /' "$tmp/diff" | head -60
     exit 1
   fi
