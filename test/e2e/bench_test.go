@@ -18,7 +18,6 @@ import (
 	"github.com/gruntwork-io/terratest/modules/terraform"
 
 	"github.com/sre-platform/platform/test/sandbox"
-	"github.com/sre-platform/platform/test/testenv"
 )
 
 // BenchmarkSandboxPlatform measures the steps `go tool task up` takes on
@@ -42,12 +41,7 @@ import (
 //
 // Runs with PLATFORM_E2E_PLATFORM=1 as root (`go tool task bench`).
 func BenchmarkSandboxPlatform(b *testing.B) {
-	gate(b, "PLATFORM_E2E_PLATFORM", "starts a real-node sandbox and has Flux deliver this checkout; runs as root with the images built, PLATFORM_E2E_PLATFORM=1")
-	testenv.Require(b, os.Getuid() == 0, "root (real nodes)", "run the benchmark as root")
-	registry := filepath.Join(testenv.CacheDir(), "registry")
-	_, err := os.Stat(registry)
-	testenv.Require(b, err == nil, "the image registry "+registry, "go tool task images:build images:flux")
-	bins, manifest := sandboxPrerequisites(b)
+	bins, manifest, registry := platformPrerequisites(b)
 	var up, edit time.Duration
 	var mem sandbox.NodeMemory
 	for b.Loop() {
@@ -82,34 +76,13 @@ func platformRun(b *testing.B, bins, registry, manifest string) (up, edit time.D
 	ctx, cancel := context.WithTimeout(b.Context(), 10*time.Minute)
 	defer cancel()
 	start := time.Now()
-	gitDir := b.TempDir()
-	svc := startSandbox(b, bins, "--nodes", "real", "--registry-dir", registry, "--git-dir", gitDir)
 	// One log line for all phases (a benchmark's log is cut after a few lines).
 	var phases []string
 	defer func() { b.Logf("phases: %s", strings.Join(phases, ", ")) }()
 	phase := func(what string) { phases = append(phases, fmt.Sprintf("%.1fs %s", time.Since(start).Seconds(), what)) }
-	phase("sandbox started")
-	// Where `up` keeps it: relinked only when its sources changed.
-	sopsTool, err := sandbox.BuildSOPSTool(ctx, testenv.RepoRoot(), filepath.Join(testenv.CacheDir(), "bin"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sops, err := sandbox.PrepareSOPS(ctx, sopsTool, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	repo := filepath.Join(gitDir, "platform.git")
-	pub, err := sandbox.Publish(ctx, testenv.RepoRoot(), repo, "sandbox", sops.Files...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	phase("published")
-	opts := rootOptions(b, "sandbox", map[string]any{
-		"hcloud_endpoint":        svc.api,
-		"cluster_name":           uniqueName("bench"),
-		"agent_count":            1,
-		"operator_manifest_path": manifest,
-	}, map[string]string{"hcloud_token": svc.token, "sops_age_key": sops.Identity})
+	p := startPlatform(b, ctx, bins, manifest, registry, "bench")
+	svc, repo, pub, sops, opts := p.svc, p.repo, p.pub, p.sops, p.opts
+	phase("sandbox started, checkout published")
 	opts.Logger = logger.Discard
 	defer terraform.DestroyContext(b, context.Background(), opts)
 	terraform.InitAndApplyContext(b, ctx, opts)

@@ -31,38 +31,11 @@ import (
 // of the backend is reconciled and observed through the same URL; destroy
 // leaves no emulator resource and no control plane.
 func TestSandboxPlatform(t *testing.T) {
-	gate(t, "PLATFORM_E2E_PLATFORM", "starts a real-node sandbox and has Flux deliver this checkout; runs as root with the images built, PLATFORM_E2E_PLATFORM=1 (test/plan/e2e.yaml)")
-	testenv.Require(t, os.Getuid() == 0, "root (real nodes: network namespaces, cgroups, containerd)", "run the e2e tier as root")
-	registry := filepath.Join(testenv.CacheDir(), "registry")
-	_, err := os.Stat(registry)
-	testenv.Require(t, err == nil, "the image registry "+registry, "go tool task images:build images:flux")
-	bins, manifest := sandboxPrerequisites(t)
-	gitDir := t.TempDir()
-	svc := startSandbox(t, bins, "--nodes", "real", "--registry-dir", registry, "--git-dir", gitDir)
+	bins, manifest, registry := platformPrerequisites(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 12*time.Minute)
 	defer cancel()
-
-	// The sandbox's age key and its Secret encrypted to it, published with
-	// the working tree (as up does).
-	sopsTool, err := sandbox.BuildSOPSTool(ctx, testenv.RepoRoot(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sops, err := sandbox.PrepareSOPS(ctx, sopsTool, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := filepath.Join(gitDir, "platform.git")
-	pub, err := sandbox.Publish(ctx, testenv.RepoRoot(), repo, "sandbox", sops.Files...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := rootOptions(t, "sandbox", map[string]any{
-		"hcloud_endpoint":        svc.api,
-		"cluster_name":           uniqueName("plat"),
-		"agent_count":            1,
-		"operator_manifest_path": manifest,
-	}, map[string]string{"hcloud_token": svc.token, "sops_age_key": sops.Identity})
+	p := startPlatform(t, ctx, bins, manifest, registry, "plat")
+	svc, gitDir, repo, pub, opts := p.svc, p.gitDir, p.repo, p.pub, p.opts
 	destroyed := false
 	defer func() {
 		if !destroyed {
@@ -235,6 +208,57 @@ func TestSandboxPlatform(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// platformPrerequisites gates a real-node platform run (PLATFORM_E2E_PLATFORM=1,
+// root, the image registry) and returns the kube binaries, the Flux Operator
+// manifest and the registry.
+func platformPrerequisites(tb testing.TB) (bins, manifest, registry string) {
+	tb.Helper()
+	gate(tb, "PLATFORM_E2E_PLATFORM", "starts a real-node sandbox and has Flux deliver this checkout; runs as root with the images built, PLATFORM_E2E_PLATFORM=1 (test/plan/e2e.yaml, go tool task bench)")
+	testenv.Require(tb, os.Getuid() == 0, "root (real nodes: network namespaces, cgroups, containerd)", "run the e2e tier as root")
+	registry = filepath.Join(testenv.CacheDir(), "registry")
+	_, err := os.Stat(registry)
+	testenv.Require(tb, err == nil, "the image registry "+registry, "go tool task images:build images:flux")
+	bins, manifest = sandboxPrerequisites(tb)
+	return bins, manifest, registry
+}
+
+// platform is what `up` makes before it applies: a real-node sandbox of its
+// own, its SOPS key and encrypted Secret, this checkout's working tree
+// published with them to its Git server; and the Terratest options of
+// environments/sandbox against it (cluster <prefix>-…, one agent).
+type platform struct {
+	svc          *sandboxService
+	gitDir, repo string
+	pub          sandbox.Published
+	sops         sandbox.SOPS
+	opts         *terraform.Options
+}
+
+func startPlatform(tb testing.TB, ctx context.Context, bins, manifest, registry, prefix string) *platform {
+	tb.Helper()
+	p := &platform{gitDir: tb.TempDir()}
+	p.svc = startSandbox(tb, bins, "--nodes", "real", "--registry-dir", registry, "--git-dir", p.gitDir)
+	// sops-tool where `up` keeps it: relinked only when its sources changed.
+	tool, err := sandbox.BuildSOPSTool(ctx, testenv.RepoRoot(), filepath.Join(testenv.CacheDir(), "bin"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if p.sops, err = sandbox.PrepareSOPS(ctx, tool, tb.TempDir()); err != nil {
+		tb.Fatal(err)
+	}
+	p.repo = filepath.Join(p.gitDir, "platform.git")
+	if p.pub, err = sandbox.Publish(ctx, testenv.RepoRoot(), p.repo, "sandbox", p.sops.Files...); err != nil {
+		tb.Fatal(err)
+	}
+	p.opts = rootOptions(tb, "sandbox", map[string]any{
+		"hcloud_endpoint":        p.svc.api,
+		"cluster_name":           uniqueName(prefix),
+		"agent_count":            1,
+		"operator_manifest_path": manifest,
+	}, map[string]string{"hcloud_token": p.svc.token, "sops_age_key": p.sops.Identity})
+	return p
 }
 
 // hostNetns: the network namespaces the sandbox's real nodes recorded in its
