@@ -96,9 +96,7 @@ func TestSandboxHetznerRoots(t *testing.T) {
 			if _, err := kc.AppsV1().Deployments("flux-system").Get(ctx, "flux-operator", metav1.GetOptions{}); err != nil {
 				t.Errorf("flux-operator Deployment: %v", err)
 			}
-			if tc.env == "staging" {
-				checkMovedState(t, opts)
-			}
+			checkMovedState(t, opts)
 		})
 	}
 }
