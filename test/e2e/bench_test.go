@@ -113,7 +113,7 @@ func platformRun(b *testing.B, bins, registry, manifest string) (up, edit time.D
 	phase("answering")
 
 	for range 10 {
-		m, err := sandbox.HostMemory(svc.pid, svc.state)
+		m, err := sandbox.HostMemory(svc.pid, svc.clustersState())
 		if err != nil {
 			b.Fatal(err)
 		}

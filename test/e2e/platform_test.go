@@ -261,27 +261,19 @@ func startPlatform(tb testing.TB, ctx context.Context, bins, manifest, registry,
 	return p
 }
 
+// clustersState is the state directory of the sandbox's clusters (the
+// sandbox command's --state-dir/clusters, sandbox.Config.StateDir).
+func (s *sandboxService) clustersState() string { return filepath.Join(s.state, "clusters") }
+
 // hostNetns: the network namespaces the sandbox's real nodes recorded in its
 // host state (what teardown removes).
 func (s *sandboxService) hostNetns(t testing.TB) []string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(s.state, "*", "host-state.json"))
-	more, _ := filepath.Glob(filepath.Join(s.state, "host-state.json"))
-	var names []string
-	for _, f := range append(files, more...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec struct {
-			Netns []string `json:"netns"`
-		}
-		if err := json.Unmarshal(b, &rec); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		names = append(names, rec.Netns...)
+	rec, err := sandbox.RecordedHost(s.clustersState())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return names
+	return rec.Netns
 }
 
 type mismatch struct{ got any }

@@ -138,16 +138,19 @@ func Publish(ctx context.Context, checkout, repo, branch string, extra ...File) 
 
 // gitOut runs git in dir and returns its trimmed standard output.
 func gitOut(ctx context.Context, dir string, env []string, args ...string) (string, error) {
-	return runGit(ctx, dir, env, nil, args...)
+	return run(ctx, dir, env, nil, "git", args...)
 }
 
 // gitIn runs git in dir with stdin as its standard input.
 func gitIn(ctx context.Context, dir string, stdin []byte, args ...string) (string, error) {
-	return runGit(ctx, dir, nil, stdin, args...)
+	return run(ctx, dir, nil, stdin, "git", args...)
 }
 
-func runGit(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+// run runs bin with args in dir (the working directory when empty), env
+// added to this process's, and returns its trimmed standard output; an
+// error names the program, its first argument and what it said on stderr.
+func run(ctx context.Context, dir string, env []string, stdin []byte, bin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	if stdin != nil {
@@ -160,7 +163,11 @@ func runGit(ctx context.Context, dir string, env []string, stdin []byte, args ..
 		if msg == "" {
 			msg = err.Error()
 		}
-		return "", fmt.Errorf("git %s (in %s): %s", args[0], dir, msg)
+		where := ""
+		if dir != "" {
+			where = " (in " + dir + ")"
+		}
+		return "", fmt.Errorf("%s %s%s: %s", filepath.Base(bin), args[0], where, msg)
 	}
 	return strings.TrimSpace(out.String()), nil
 }

@@ -594,25 +594,7 @@ func (n *realNode) exited() *proc {
 
 // memory sums the memory of every process of the node (daemons, shims,
 // containers).
-func (n *realNode) memory() NodeMemory {
-	m := NodeMemory{ByCommand: map[string]ProcessMemory{}}
-	for _, pid := range cgroupPIDs(n.cgroup) {
-		rss, pss, anon := pidMemory(pid)
-		m.RSS += rss
-		m.PSS += pss
-		m.Anon += anon
-		m.Processes++
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		name := strings.TrimSpace(string(comm))
-		c := m.ByCommand[name]
-		c.RSS += rss
-		c.PSS += pss
-		c.Anon += anon
-		c.Count++
-		m.ByCommand[name] = c
-	}
-	return m
-}
+func (n *realNode) memory() NodeMemory { return memoryOf(cgroupPIDs(n.cgroup)) }
 
 // stop ends the node: daemons (kubelet and kube-proxy first), every
 // process left in its cgroup tree, its listeners, mounts, runtime

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -48,11 +47,11 @@ type SOPS struct {
 func PrepareSOPS(ctx context.Context, sopsTool, dir string) (SOPS, error) {
 	var s SOPS
 	keyFile := filepath.Join(dir, "age.agekey")
-	out, err := runTool(ctx, sopsTool, "identity", keyFile)
+	out, err := run(ctx, "", nil, nil, sopsTool, "identity", keyFile)
 	if err != nil {
 		return s, err
 	}
-	s.Recipient = strings.TrimSpace(out)
+	s.Recipient = out
 	key, err := os.ReadFile(keyFile)
 	if err != nil {
 		return s, err
@@ -108,7 +107,7 @@ stringData:
 		return nil, err
 	}
 	defer os.Remove(tmp)
-	if _, err := runTool(ctx, sopsTool, "encrypt", "-age", recipient, tmp); err != nil {
+	if _, err := run(ctx, "", nil, nil, sopsTool, "encrypt", "-age", recipient, tmp); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -121,21 +120,9 @@ stringData:
 // returns the binary's path; Go's build cache makes a rebuild quick.
 func BuildSOPSTool(ctx context.Context, repoRoot, binDir string) (string, error) {
 	bin := filepath.Join(binDir, "sops-tool")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join(repoRoot, "test", "tools", "sops")
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building test/tools/sops: %v\n%s", err, out)
+	if _, err := run(ctx, filepath.Join(repoRoot, "test", "tools", "sops"),
+		[]string{"GOWORK=off", "GOFLAGS=-buildvcs=false", "GOTOOLCHAIN=local"}, nil, "go", "build", "-o", bin, "."); err != nil {
+		return "", fmt.Errorf("building test/tools/sops: %w", err)
 	}
 	return bin, nil
-}
-
-func runTool(ctx context.Context, bin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), args[0], err, strings.TrimSpace(errb.String()))
-	}
-	return out.String(), nil
 }
